@@ -61,15 +61,21 @@ func newRoot(stdout, stderr io.Writer) *root {
 	return r
 }
 
-// logger returns the process's logger as the global flags ask.
-func (r *root) logger() *slog.Logger {
+// logger returns the process's logger as the global flags ask, writing
+// to stderr through a buffer; call the returned function before exiting to
+// flush it.
+func (r *root) logger() (*slog.Logger, func()) {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(r.logLevel))
 	opts := &slog.HandlerOptions{Level: level}
+	lw := newLogWriter(r.stderr)
+	var h slog.Handler
 	if r.logFormat == "json" {
-		return slog.New(slog.NewJSONHandler(r.stderr, opts))
+		h = slog.NewJSONHandler(lw, opts)
+	} else {
+		h = slog.NewTextHandler(lw, opts)
 	}
-	return slog.New(slog.NewTextHandler(r.stderr, opts))
+	return slog.New(flushingHandler{h, lw}), lw.Close
 }
 
 // run parses args and runs the selected subcommand; it returns the exit code.
