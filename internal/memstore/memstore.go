@@ -65,8 +65,7 @@ func (s *Store) Get(ctx context.Context, key items.Key, _ items.ReadOptions) (*i
 	if !ok {
 		return nil, items.Errorf(items.ENOTFOUND, "Item not found.")
 	}
-	c := *it
-	return &c, nil
+	return clone(it), nil
 }
 
 // Create implements items.Store.
@@ -83,8 +82,7 @@ func (s *Store) Create(ctx context.Context, key items.Key, attrs items.Attribute
 			if rec.hash != idem.Hash {
 				return nil, items.Errorf(items.ECONFLICT, "The Idempotency-Key was used with another request body.")
 			}
-			c := rec.item
-			return &items.Created{Item: &c, Replayed: true}, nil
+			return &items.Created{Item: clone(&rec.item), Replayed: true}, nil
 		}
 	}
 	if _, ok := s.items[key]; ok {
@@ -101,8 +99,7 @@ func (s *Store) Create(ctx context.Context, key items.Key, attrs items.Attribute
 	if idem != nil {
 		s.idem[idemKey{key.Tenant, idem.Key}] = idemRecord{hash: idem.Hash, item: *it, expires: now.Add(items.IdempotencyTTL)}
 	}
-	c := *it
-	return &items.Created{Item: &c}, nil
+	return &items.Created{Item: clone(it)}, nil
 }
 
 // Replace implements items.Store.
@@ -121,8 +118,7 @@ func (s *Store) Replace(ctx context.Context, key items.Key, attrs items.Attribut
 		return nil, items.Errorf(items.ETOOLARGE, "The item is over %d bytes.", items.MaxItemSize)
 	}
 	s.items[key] = it
-	c := *it
-	return &c, nil
+	return clone(it), nil
 }
 
 // Delete implements items.Store.
@@ -141,6 +137,15 @@ func (s *Store) Delete(ctx context.Context, key items.Key, cond items.Condition)
 		s.sorted[key.Tenant] = slices.Delete(ids, i, i+1)
 	}
 	return nil
+}
+
+// clone returns a copy of it that shares no memory with the store, so that
+// a caller may change what it got (attributes are a byte slice) without
+// changing what is stored.
+func clone(it *items.Item) *items.Item {
+	c := *it
+	c.Attrs = slices.Clone(it.Attrs)
+	return &c
 }
 
 // guard returns the item at key if it exists and meets cond.
@@ -173,13 +178,13 @@ func (s *Store) List(ctx context.Context, tenant string, q items.ListQuery) (*it
 	page := &items.Page{}
 	size := 0
 	for ; i < len(ids) && len(page.Items) < q.Limit; i++ {
-		it := *s.items[items.Key{Tenant: tenant, ID: ids[i]}]
+		it := s.items[items.Key{Tenant: tenant, ID: ids[i]}]
 		n := it.Size()
 		if len(page.Items) > 0 && size+n > items.MaxPageBytes {
 			break
 		}
 		size += n
-		page.Items = append(page.Items, &it)
+		page.Items = append(page.Items, clone(it))
 	}
 	if i < len(ids) && len(page.Items) > 0 {
 		page.Next = page.Items[len(page.Items)-1].ID
