@@ -18,12 +18,18 @@
 // that started it, however that process ends.
 'use strict'
 
+const path = require('path')
 const dynalite = require('dynalite')
 const db = require('dynalite/db')
 const validations = require('dynalite/validations')
-const crc32 = require('buffer-crc32')
 
-const argv = require('minimist')(process.argv.slice(2))
+// dynalite's own dependencies, wherever npm put them (beside it or inside
+// it), so that NODE_PATH may point at any installed dynalite.
+function dep (name) {
+  return require(require.resolve(name, { paths: [ path.dirname(require.resolve('dynalite')) ] }))
+}
+const crc32 = dep('buffer-crc32')
+const argv = dep('minimist')(process.argv.slice(2))
 
 // Keep a handle on dynalite's store: dynalite() creates it through db.create.
 let store
