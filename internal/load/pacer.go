@@ -1,0 +1,109 @@
+package load
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+// clock tells the time as an offset from the start of a run. The engine
+// uses the monotonic clock; pacer tests inject one.
+type clock interface {
+	now() time.Duration
+	newTimer() timer
+}
+
+// timer is one goroutine's way to sleep, reused across sleeps.
+type timer interface {
+	// sleepUntil returns at offset at, or false as soon as done closes.
+	sleepUntil(done <-chan struct{}, at time.Duration) bool
+}
+
+// realClock is the monotonic clock since start.
+type realClock struct{ start time.Time }
+
+func (c realClock) now() time.Duration { return time.Since(c.start) }
+
+func (c realClock) newTimer() timer {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return &realTimer{c: c, t: t}
+}
+
+type realTimer struct {
+	c realClock
+	t *time.Timer
+}
+
+func (r *realTimer) sleepUntil(done <-chan struct{}, at time.Duration) bool {
+	d := at - r.c.now()
+	if d <= 0 {
+		select {
+		case <-done:
+			return false
+		default:
+			return true
+		}
+	}
+	// Since Go 1.23 Reset needs no drain: the channel holds no stale tick.
+	r.t.Reset(d)
+	select {
+	case <-r.t.C:
+		return true
+	case <-done:
+		r.t.Stop()
+		return false
+	}
+}
+
+// pacer hands out the requests of an open-model schedule. There is no
+// ticking goroutine: each worker claims the next sequence number with one
+// atomic add, computes that request's intended time from the schedule, and
+// sleeps until then. A request whose time has passed when a worker gets to
+// it (every worker was busy: the in-flight limit) is sent at once and
+// marked late, or dropped past maxLag; either way it is counted.
+type pacer struct {
+	sched     *Schedule
+	limit     int64         // requests in the plan, after any count cap
+	maxLag    time.Duration // drop a request this late; 0 never drops
+	lateAfter time.Duration // a request sent later than this is late
+	// deadline is the offset past which nothing more is sent: the plan's
+	// end plus the grace for a backlog.
+	deadline time.Duration
+
+	next       atomic.Int64
+	droppedLag atomic.Int64
+}
+
+// ticket is a request the pacer handed out: its sequence number, its
+// intended send time and when the worker woke to send it.
+type ticket struct {
+	n    int64
+	at   time.Duration
+	woke time.Duration
+	late bool
+}
+
+// take claims the next request and waits until it is due. It returns false
+// when the plan is exhausted, the deadline has passed or done is closed.
+func (p *pacer) take(c clock, t timer, done <-chan struct{}) (ticket, bool) {
+	for {
+		n := p.next.Add(1) - 1
+		if n >= p.limit {
+			return ticket{}, false
+		}
+		at := p.sched.At(n)
+		if !t.sleepUntil(done, at) {
+			return ticket{}, false
+		}
+		now := c.now()
+		if now > p.deadline {
+			return ticket{}, false
+		}
+		lag := now - at
+		if p.maxLag > 0 && lag > p.maxLag {
+			p.droppedLag.Add(1)
+			continue
+		}
+		return ticket{n: n, at: at, woke: now, late: lag > p.lateAfter}, true
+	}
+}
