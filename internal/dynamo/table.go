@@ -11,6 +11,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
+// ErrTableExists and ErrTableNotFound are returned by CreateTable and
+// DeleteTable.
+var (
+	ErrTableExists   = errors.New("dynamo: the table exists")
+	ErrTableNotFound = errors.New("dynamo: the table does not exist")
+)
+
 // Billing modes of CreateTable.
 const (
 	OnDemand    = "on-demand"

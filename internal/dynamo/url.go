@@ -2,7 +2,6 @@ package dynamo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -184,10 +183,3 @@ func OpenURL(ctx context.Context, rawURL string, opts ...Option) (*Store, error)
 	}
 	return New(client, u.Table, opts...), nil
 }
-
-// ErrTableExists and ErrTableNotFound are returned by CreateTable and
-// DeleteTable.
-var (
-	ErrTableExists   = errors.New("dynamo: the table exists")
-	ErrTableNotFound = errors.New("dynamo: the table does not exist")
-)
