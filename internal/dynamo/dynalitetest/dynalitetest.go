@@ -175,6 +175,9 @@ func waitAnswers(ctx context.Context, endpoint string) error {
 	return fmt.Errorf("dynalitetest: dynalite does not answer: %v", last)
 }
 
+// PID returns the process id of the dynalite process.
+func (s *Server) PID() int { return s.cmd.Process.Pid }
+
 // Close stops dynalite and waits for it to exit. It is safe to call more
 // than once.
 func (s *Server) Close() error {
