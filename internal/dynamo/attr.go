@@ -49,6 +49,17 @@ func decodeValue(d *jsontext.Decoder, depth int) (types.AttributeValue, error) {
 		if depth > items.MaxDepth {
 			return nil, fmt.Errorf("nested deeper than %d levels", items.MaxDepth)
 		}
+		if depth == items.MaxDepth {
+			// DynamoDB's 32 levels count the item, and the attributes sit
+			// one level down in attrs: a container at the contract's
+			// deepest level is kept as its JSON text, in a binary value
+			// (which the conversion makes nowhere else).
+			v, err := d.ReadValue()
+			if err != nil {
+				return nil, err
+			}
+			return &types.AttributeValueMemberB{Value: bytes.Clone(v)}, nil
+		}
 		if k == '[' {
 			return decodeList(d, depth)
 		}
@@ -202,6 +213,9 @@ func appendValue(dst []byte, v types.AttributeValue, depth int) ([]byte, error) 
 	case *types.AttributeValueMemberNS:
 		return appendList(dst, v.Value, appendNumber)
 	case *types.AttributeValueMemberB:
+		if depth == items.MaxDepth && isJSONContainer(v.Value) {
+			return append(dst, v.Value...), nil
+		}
 		return appendBase64(dst, v.Value)
 	case *types.AttributeValueMemberBS:
 		return appendList(dst, v.Value, appendBase64)
@@ -209,6 +223,31 @@ func appendValue(dst []byte, v types.AttributeValue, depth int) ([]byte, error) 
 		return nil, errors.New("missing attribute value")
 	default:
 		return nil, fmt.Errorf("unsupported attribute value type %T", v)
+	}
+}
+
+// isJSONContainer reports whether b is a canonical JSON object or array
+// holding no further container, as decodeValue stores at the deepest level.
+func isJSONContainer(b []byte) bool {
+	if len(b) < 2 || (b[0] != '{' && b[0] != '[') || !jsontext.Value(b).IsValid() {
+		return false
+	}
+	d := jsontext.NewDecoder(bytes.NewReader(b))
+	if _, err := d.ReadToken(); err != nil {
+		return false
+	}
+	for {
+		switch d.PeekKind() {
+		case '{', '[':
+			return false
+		case '}', ']':
+			return true
+		case 0:
+			return false
+		}
+		if _, err := d.ReadToken(); err != nil {
+			return false
+		}
 	}
 }
 

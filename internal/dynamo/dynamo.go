@@ -27,7 +27,9 @@
 // numbers N (the canonical decimal text of items.NormalizeNumber, so they
 // round-trip exactly), booleans BOOL, null NULL, arrays L and objects M.
 // DynamoDB maps are unordered: attributes come back with their members in
-// name order.
+// name order. DynamoDB nests at most 32 levels, counting the item, and the
+// attributes sit one level down, so a container at the contract's deepest
+// level (items.MaxDepth) is kept as its JSON text in a binary (B) value.
 //
 // The timestamps are numbers rather than RFC 3339 strings to keep the
 // stored item smaller than its JSON encoding, which the contract limits to

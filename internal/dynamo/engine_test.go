@@ -112,7 +112,7 @@ func TestThrottling(t *testing.T) {
 			client := dynamodb.New(dynamodb.Options{
 				Region:       "us-east-1",
 				BaseEndpoint: aws.String(endpoint),
-				Credentials:  credentials.NewStaticCredentialsProvider("k", "s", ""),
+				Credentials:  credentials.NewStaticCredentialsProvider("surgelocal", "surgelocal", ""),
 				HTTPClient:   &http.Client{Transport: ft},
 			})
 			s := dynamo.New(client, table, dynamo.WithMaxAttempts(attempts), dynamo.WithMaxBackoff(time.Millisecond))
@@ -154,7 +154,7 @@ func TestThrottledTransaction(t *testing.T) {
 	ft := &faultyTransport{op: "TransactWriteItems", code: "ThrottlingException", n: 2, inner: http.DefaultTransport}
 	client := dynamodb.New(dynamodb.Options{
 		Region: "us-east-1", BaseEndpoint: aws.String(endpoint),
-		Credentials: credentials.NewStaticCredentialsProvider("k", "s", ""),
+		Credentials: credentials.NewStaticCredentialsProvider("surgelocal", "surgelocal", ""),
 		HTTPClient:  &http.Client{Transport: ft},
 	})
 	s := dynamo.New(client, table, dynamo.WithMaxAttempts(3), dynamo.WithMaxBackoff(time.Millisecond))

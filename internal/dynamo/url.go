@@ -163,8 +163,10 @@ func NewClient(ctx context.Context, u *URL) (*dynamodb.Client, error) {
 	}), nil
 }
 
+// dummyCredentials are letters only: DynamoDB Local refuses access key ids
+// with other characters.
 func dummyCredentials() aws.CredentialsProvider {
-	return credentials.NewStaticCredentialsProvider("surge-local", "surge-local", "")
+	return credentials.NewStaticCredentialsProvider("surgelocal", "surgelocal", "")
 }
 
 // OpenURL opens a store as rawURL says (see URL). It sends nothing to

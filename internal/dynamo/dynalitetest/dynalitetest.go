@@ -331,13 +331,14 @@ func unavailable(tb testing.TB, err error) {
 }
 
 // NewClient returns a DynamoDB client for the engine at endpoint, with
-// static dummy credentials, few retries and short backoff (a local engine
+// the dummy credentials that dynamo.OpenURL uses (DynamoDB Local keeps a
+// database per access key id, so the two must agree), few retries and short backoff (a local engine
 // does not throttle, so waiting helps nothing).
 func NewClient(endpoint string) *dynamodb.Client {
 	return dynamodb.New(dynamodb.Options{
 		Region:           "us-east-1",
 		BaseEndpoint:     aws.String(endpoint),
-		Credentials:      credentials.NewStaticCredentialsProvider("surge-test", "surge-test", ""),
+		Credentials:      credentials.NewStaticCredentialsProvider("surgelocal", "surgelocal", ""),
 		RetryMaxAttempts: 2,
 	})
 }
