@@ -118,6 +118,10 @@ func (s *Store) submit(ctx context.Context, r *request) error {
 	}
 	select {
 	case <-r.done:
+		if r.err == errAbandoned {
+			// The writer saw ctx end before this select did.
+			return ctxError(ctx.Err())
+		}
 		return r.err
 	case <-ctx.Done():
 		return ctxError(ctx.Err())
