@@ -1,0 +1,313 @@
+package itemsapi_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pb33f/libopenapi"
+	validator "github.com/pb33f/libopenapi-validator"
+
+	"github.com/surgehq/surge/internal/items"
+	"github.com/surgehq/surge/internal/itemsapi"
+	"github.com/surgehq/surge/internal/timing"
+)
+
+// tenantHeader names the tenant of a test request. The real service takes
+// the tenant from credentials (the gateway's auth); tests set it this way.
+const tenantHeader = "X-Test-Tenant"
+
+// env is a Handler served over real HTTP on loopback.
+type env struct {
+	t      testing.TB
+	url    string
+	store  items.Store
+	client *http.Client
+
+	mu       sync.Mutex
+	reported []error // OnError's reports
+}
+
+// newEnv serves a Handler over newStore(t).
+func newEnv(t testing.TB, opts ...itemsapi.Option) *env {
+	t.Helper()
+	return newEnvWith(t, newStore(t), opts...)
+}
+
+// newEnvWith serves a Handler over store, behind timing.Middleware and a
+// stand-in for the auth layer that sets the tenant from tenantHeader.
+// Every exchange is checked against the OpenAPI document.
+func newEnvWith(t testing.TB, store items.Store, opts ...itemsapi.Option) *env {
+	t.Helper()
+	e := &env{t: t, store: store}
+	opts = append([]itemsapi.Option{itemsapi.OnError(func(r *http.Request, err error) {
+		if r == nil {
+			t.Errorf("OnError called without a request for %v", err)
+		}
+		e.mu.Lock()
+		e.reported = append(e.reported, err)
+		e.mu.Unlock()
+	})}, opts...)
+	h := itemsapi.New(store, opts...)
+	auth := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if tenant := r.Header.Get(tenantHeader); tenant != "" {
+			r = r.WithContext(items.WithTenant(r.Context(), tenant))
+		}
+		h.ServeHTTP(w, r)
+	})
+	srv := httptest.NewServer(timing.Middleware(auth))
+	t.Cleanup(srv.Close)
+	e.url = srv.URL
+	e.client = &http.Client{
+		Transport: &checkingTransport{t: t, base: srv.Client().Transport},
+		Timeout:   30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+	return e
+}
+
+// reports returns what OnError was given so far.
+func (e *env) reports() []error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]error(nil), e.reported...)
+}
+
+// resp is a complete response.
+type resp struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// do sends a request. hdrs are name, value pairs; a body gets
+// Content-Type application/json unless hdrs set one ("" removes it).
+func (e *env) do(method, path, body string, hdrs ...string) *resp {
+	e.t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, e.url+path, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(hdrs); i += 2 {
+		if hdrs[i+1] == "" {
+			req.Header.Del(hdrs[i])
+			continue
+		}
+		req.Header.Add(hdrs[i], hdrs[i+1])
+	}
+	return e.send(req)
+}
+
+// send sends req and reads the whole response.
+func (e *env) send(req *http.Request) *resp {
+	e.t.Helper()
+	res, err := e.client.Do(req)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		e.t.Fatalf("%s %s: read body: %v", req.Method, req.URL.Path, err)
+	}
+	return &resp{status: res.StatusCode, header: res.Header, body: b}
+}
+
+// want fails the test unless the response has the status.
+func (r *resp) want(t testing.TB, status int) *resp {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("got status %d, want %d; body %s", r.status, status, r.body)
+	}
+	return r
+}
+
+// wantError fails the test unless the response is the contract's error
+// with the status and code.
+func (r *resp) wantError(t testing.TB, status int, code string) *resp {
+	t.Helper()
+	r.want(t, status)
+	if ct := r.header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("got Content-Type %q, want application/json", ct)
+	}
+	var e struct{ Code, Message string }
+	d := json.NewDecoder(bytes.NewReader(r.body))
+	d.DisallowUnknownFields()
+	if err := d.Decode(&e); err != nil {
+		t.Fatalf("error body %s: %v", r.body, err)
+	}
+	if e.Code != code {
+		t.Errorf("got code %q, want %q (message %q)", e.Code, code, e.Message)
+	}
+	if e.Message == "" {
+		t.Error("got an empty message")
+	}
+	return r
+}
+
+// message returns an error response's message.
+func (r *resp) message(t testing.TB) string {
+	t.Helper()
+	return r.obj(t)["message"].(string)
+}
+
+// obj decodes the body as a JSON object, numbers as json.Number.
+func (r *resp) obj(t testing.TB) map[string]any {
+	t.Helper()
+	var m map[string]any
+	d := json.NewDecoder(bytes.NewReader(r.body))
+	d.UseNumber()
+	if err := d.Decode(&m); err != nil {
+		t.Fatalf("body %q is not a JSON object: %v", r.body, err)
+	}
+	return m
+}
+
+// create creates an item from body and returns it.
+func (e *env) create(body string, hdrs ...string) map[string]any {
+	e.t.Helper()
+	return e.do("POST", "/items", body, hdrs...).want(e.t, 201).obj(e.t)
+}
+
+// checkingTransport checks every exchange against the OpenAPI document:
+// every response of a route the document describes, and the request too
+// when the service accepted it (a request that it refused is usually
+// refused because it breaks the document).
+type checkingTransport struct {
+	t    testing.TB
+	base http.RoundTripper
+}
+
+var (
+	specOnce      sync.Once
+	specValidator validator.Validator
+	specErr       error
+	specMu        sync.Mutex // the validator's caches are not documented as safe for concurrent use
+)
+
+func specCheck() (validator.Validator, error) {
+	specOnce.Do(func() {
+		doc, err := libopenapi.NewDocument(itemsapi.OpenAPI)
+		if err != nil {
+			specErr = err
+			return
+		}
+		v, errs := validator.NewValidator(doc)
+		if len(errs) > 0 {
+			specErr = fmt.Errorf("%v", errs)
+			return
+		}
+		specValidator = v
+	})
+	return specValidator, specErr
+}
+
+// routes resolves a request to the Handler's route, as a gateway would.
+var routes = func() *http.ServeMux {
+	mux := http.NewServeMux()
+	for _, rt := range itemsapi.Routes() {
+		mux.Handle(rt.Method+" "+rt.Pattern, http.NotFoundHandler())
+	}
+	return mux
+}()
+
+func (ct *checkingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	var reqBody []byte
+	if req.Body != nil {
+		var err error
+		if reqBody, err = io.ReadAll(req.Body); err != nil {
+			return nil, err
+		}
+		req.Body.Close()
+		req.Body = io.NopCloser(bytes.NewReader(reqBody)) // ContentLength stays as it was
+	}
+	res, err := ct.base.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	resBody, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	res.Body = io.NopCloser(bytes.NewReader(resBody))
+	ct.check(req, reqBody, res, resBody)
+	return res, nil
+}
+
+func (ct *checkingTransport) check(req *http.Request, reqBody []byte, res *http.Response, resBody []byte) {
+	if req.Method == http.MethodHead || res.StatusCode == http.StatusMethodNotAllowed {
+		return // the document describes GET, and no undeclared method
+	}
+	if _, pattern := routes.Handler(req); pattern == "" {
+		return // no route: a 404 the document cannot describe
+	}
+	v, err := specCheck()
+	if err != nil {
+		ct.t.Errorf("OpenAPI document: %v", err)
+		return
+	}
+	vreq := req.Clone(req.Context())
+	vreq.Body = io.NopCloser(bytes.NewReader(reqBody))
+	vres := *res
+	vres.Body = io.NopCloser(bytes.NewReader(resBody))
+	specMu.Lock()
+	defer specMu.Unlock()
+	if ok, errs := v.ValidateHttpResponse(vreq, &vres); !ok {
+		for _, e := range errs {
+			ct.t.Errorf("%s %s -> %d does not follow the OpenAPI document: %s: %s %s", req.Method, req.URL.RequestURI(), res.StatusCode, e.Message, e.Reason, schemaErrors(e.SchemaValidationErrors))
+		}
+	}
+	if res.StatusCode < 400 {
+		vreq.Body = io.NopCloser(bytes.NewReader(reqBody))
+		if ok, errs := v.ValidateHttpRequestSync(vreq); !ok {
+			for _, e := range errs {
+				ct.t.Errorf("%s %s (answered %d) does not follow the OpenAPI document: %s: %s %s", req.Method, req.URL.RequestURI(), res.StatusCode, e.Message, e.Reason, schemaErrors(e.SchemaValidationErrors))
+			}
+		}
+	}
+}
+
+func schemaErrors[T interface{ Error() string }](errs []T) string {
+	var parts []string
+	for _, e := range errs {
+		parts = append(parts, e.Error())
+	}
+	return strings.Join(parts, "; ")
+}
+
+var (
+	etagRe      = regexp.MustCompile(`^"[!#-~]+"$`)
+	timestampRe = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$`)
+)
+
+// wantItemHeaders checks the headers every item response has.
+func wantItemHeaders(t testing.TB, r *resp) {
+	t.Helper()
+	if ct := r.header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("got Content-Type %q, want application/json", ct)
+	}
+	if et := r.header.Get("ETag"); !etagRe.MatchString(et) {
+		t.Errorf("got ETag %q, want a strong entity tag", et)
+	}
+	if !strings.Contains(r.header.Get("Server-Timing"), "store;dur=") {
+		t.Errorf("got Server-Timing %q, want a store metric", r.header.Get("Server-Timing"))
+	}
+}
