@@ -96,9 +96,9 @@ func TestRequestFromV1(t *testing.T) {
 	t.Run("MultiValue", func(t *testing.T) {
 		ev := &events.APIGatewayProxyRequest{
 			HTTPMethod: "GET", Path: "/items", Resource: "/items",
-			Headers:           map[string]string{"accept": "text/plain", "X-Only-Single": "s"},
-			MultiValueHeaders: map[string][]string{"accept": {"application/json", "text/plain"}, "x-empty": {}},
-			QueryStringParameters: map[string]string{"tag": "b", "limit": "2", "q": "a b&c"},
+			Headers:                         map[string]string{"accept": "text/plain", "X-Only-Single": "s"},
+			MultiValueHeaders:               map[string][]string{"accept": {"application/json", "text/plain"}, "x-empty": {}},
+			QueryStringParameters:           map[string]string{"tag": "b", "limit": "2", "q": "a b&c"},
 			MultiValueQueryStringParameters: map[string][]string{"tag": {"a", "b"}, "limit": {"2"}, "q": {"a b&c"}},
 		}
 		var got seen
