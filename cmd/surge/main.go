@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/peterbourgon/ff/v4"
@@ -89,10 +90,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case err == nil:
 		return 0
 	case errors.Is(err, ff.ErrHelp):
-		fmt.Fprintf(stderr, "%s\n", ffhelp.Command(r.cmd.GetSelected()))
+		printHelp(stderr, r.cmd.GetSelected())
 		return 0
 	case errors.Is(err, ff.ErrNoExec):
-		fmt.Fprintf(stderr, "%s\n", ffhelp.Command(r.cmd.GetSelected()))
+		printHelp(stderr, r.cmd.GetSelected())
 		return 2
 	default:
 		var ec exitCode
@@ -105,6 +106,35 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "surge: %v\n", err)
 		return 1
 	}
+}
+
+// printHelp prints a command's help and the environment variable of each
+// of its flags.
+func printHelp(w io.Writer, cmd *ff.Command) {
+	fmt.Fprintf(w, "%s\n", ffhelp.Command(cmd))
+	if cmd.Flags == nil {
+		return
+	}
+	var names []string
+	_ = cmd.Flags.WalkFlags(func(f ff.Flag) error {
+		if long, ok := f.GetLongName(); ok && long != "help" {
+			names = append(names, long)
+		}
+		return nil
+	})
+	if len(names) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "ENVIRONMENT\n  Each flag can also be set by an environment variable; a flag given on the\n  command line wins.\n\n")
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-30s --%s\n", envName(n), n)
+	}
+	fmt.Fprintln(w)
+}
+
+// envName is the environment variable of the flag with the long name n.
+func envName(n string) string {
+	return envPrefix + "_" + strings.ToUpper(strings.ReplaceAll(n, "-", "_"))
 }
 
 // exitCode is an error that asks for a particular exit code, such as a
