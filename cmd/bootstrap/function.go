@@ -1,0 +1,282 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/google/uuid"
+
+	"github.com/surgehq/surge/internal/apigw"
+	"github.com/surgehq/surge/internal/items"
+	"github.com/surgehq/surge/internal/itemsapi"
+	"github.com/surgehq/surge/internal/timing"
+)
+
+// function is the Lambda function: it implements lambda.Handler, so the
+// runtime hands it each event's raw payload and sends back what it
+// returns, with no reflection and no second JSON pass.
+type function struct {
+	cfg     *config
+	log     *slog.Logger
+	api     *itemsapi.Handler
+	adapter *apigw.Adapter
+	// routes resolves a request's route pattern for the log line.
+	routes *http.ServeMux
+	// warm is set by the first invocation; until then an invocation is a
+	// cold start (unless the instance was provisioned).
+	warm atomic.Bool
+}
+
+// newFunction builds the function over store: the same itemsapi handler
+// as `surge serve`, behind the parts of its middleware that a function
+// needs (Server-Timing, request ids, access log, panic recovery). The
+// gateway's own middleware is not linked: it brings Prometheus, whose
+// registration at init a cold start would pay for and which a function
+// has no listener to expose.
+func newFunction(cfg *config, store items.Store, log *slog.Logger) *function {
+	f := &function{cfg: cfg, log: log, routes: http.NewServeMux()}
+	f.api = itemsapi.New(store,
+		itemsapi.Table(cfg.table),
+		itemsapi.CacheControl(cfg.cacheControl),
+		itemsapi.OnError(func(r *http.Request, err error) {
+			log.Error("request failed", "aws_request_id", awsRequestID(r.Context()),
+				"request_id", r.Header.Get(requestIDHeader), "method", r.Method, "path", r.URL.Path, "err", err)
+		}),
+	)
+	for _, rt := range itemsapi.Routes() {
+		f.routes.HandleFunc(rt.Method+" "+rt.Pattern, func(http.ResponseWriter, *http.Request) {})
+	}
+	f.adapter = f.serve(f.api)
+	return f
+}
+
+// serve returns the adapter that serves events with h behind the
+// function's middleware, outermost first: Server-Timing, request id and
+// access log, panic recovery.
+func (f *function) serve(h http.Handler) *apigw.Adapter {
+	return apigw.New(timing.Middleware(f.access(f.recover(h))),
+		apigw.WithAPIKeyTenant(f.cfg.apiKeyTenant),
+		apigw.WithErrorWriter(itemsapi.WriteError))
+}
+
+type coldKey struct{}
+
+// Invoke implements lambda.Handler. The payload is inspected once to pick
+// its kind: an API Gateway REST (v1) event, an HTTP API (v2) or function
+// URL event, or else a direct invocation with the original function's
+// event {"operation", "tableName", "payload"}, answered as the original
+// answered it. An error return is a function error (API Gateway answers
+// 502): only for a payload of a detected kind that does not decode.
+func (f *function) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	cold := !f.warm.Swap(true) && !f.cfg.provisioned
+	if cold {
+		ctx = context.WithValue(ctx, coldKey{}, true)
+	}
+	switch apigw.Detect(payload) {
+	case apigw.KindV1:
+		var ev events.APIGatewayProxyRequest
+		if err := json.Unmarshal(payload, &ev); err != nil {
+			return nil, fmt.Errorf("decode API Gateway REST event: %w", err)
+		}
+		return json.Marshal(f.adapter.ServeV1(ctx, &ev))
+	case apigw.KindV2:
+		var ev events.APIGatewayV2HTTPRequest
+		if err := json.Unmarshal(payload, &ev); err != nil {
+			return nil, fmt.Errorf("decode API Gateway HTTP API event: %w", err)
+		}
+		if isFunctionURL(&ev) {
+			return json.Marshal(f.adapter.ServeFunctionURL(ctx, functionURLEvent(&ev)))
+		}
+		return json.Marshal(f.adapter.ServeV2(ctx, &ev))
+	}
+	return f.direct(ctx, payload, cold), nil
+}
+
+// direct answers a direct invocation through itemsapi's dispatcher,
+// exactly as the original function's return value.
+func (f *function) direct(ctx context.Context, payload []byte, cold bool) []byte {
+	start := time.Now()
+	res := f.api.Dispatch(ctx, f.cfg.directTenant, payload)
+	if res.Err != nil {
+		f.log.Error("direct invocation failed", "aws_request_id", awsRequestID(ctx), "err", res.Err)
+	}
+	f.log.Info("invocation", "aws_request_id", awsRequestID(ctx), "kind", "direct",
+		"status", res.Status, "cold_start", cold, "duration_ms", ms(time.Since(start)))
+	return res.AppendLambdaJSON(make([]byte, 0, 64+len(res.Body)))
+}
+
+// isFunctionURL tells a function URL event from an HTTP API one: they
+// share a shape, and differ in the domain they came through.
+func isFunctionURL(ev *events.APIGatewayV2HTTPRequest) bool {
+	return strings.Contains(ev.RequestContext.DomainName, ".lambda-url.")
+}
+
+// functionURLEvent re-types a function URL event that was decoded as an
+// HTTP API one. A function URL has no Lambda authorizer, so nothing that
+// could carry a tenant is copied.
+func functionURLEvent(ev *events.APIGatewayV2HTTPRequest) *events.LambdaFunctionURLRequest {
+	rc := &ev.RequestContext
+	out := &events.LambdaFunctionURLRequest{
+		Version: ev.Version, RawPath: ev.RawPath, RawQueryString: ev.RawQueryString,
+		Cookies: ev.Cookies, Headers: ev.Headers, QueryStringParameters: ev.QueryStringParameters,
+		Body: ev.Body, IsBase64Encoded: ev.IsBase64Encoded,
+	}
+	out.RequestContext = events.LambdaFunctionURLRequestContext{
+		AccountID: rc.AccountID, RequestID: rc.RequestID, APIID: rc.APIID,
+		DomainName: rc.DomainName, DomainPrefix: rc.DomainPrefix, Time: rc.Time, TimeEpoch: rc.TimeEpoch,
+		HTTP: events.LambdaFunctionURLRequestContextHTTPDescription(rc.HTTP),
+	}
+	return out
+}
+
+// requestIDHeader carries a request's id both ways, as in `surge serve`.
+const requestIDHeader = "X-Request-Id"
+
+// access gives each request its id (the client's X-Request-Id when sane,
+// else API Gateway's request id, else a new one), marks a cold start's
+// response with X-Cold-Start, and logs one line per request with the AWS
+// request id.
+func (f *function) access(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		id := r.Header.Get(requestIDHeader)
+		if !saneID(id) {
+			id = ""
+			if in := apigw.FromContext(ctx); in != nil && gatewayID(in.RequestID) {
+				id = in.RequestID
+			} else if u, err := uuid.NewV7(); err == nil {
+				id = u.String()
+			}
+			r.Header.Set(requestIDHeader, id)
+		}
+		w.Header().Set(requestIDHeader, id)
+		cold, _ := ctx.Value(coldKey{}).(bool)
+		if cold {
+			w.Header().Set("X-Cold-Start", "true")
+		}
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+
+		if !f.log.Enabled(ctx, slog.LevelInfo) {
+			return
+		}
+		kind := ""
+		if in := apigw.FromContext(ctx); in != nil {
+			kind = in.Kind.String()
+		}
+		_, route := f.routes.Handler(r)
+		status := sw.status
+		if status == 0 {
+			status = http.StatusOK
+		}
+		var total time.Duration
+		if rec := timing.FromContext(ctx); rec != nil {
+			total = time.Since(rec.Start())
+		}
+		f.log.LogAttrs(ctx, slog.LevelInfo, "request",
+			slog.String("aws_request_id", awsRequestID(ctx)),
+			slog.String("request_id", id),
+			slog.String("kind", kind),
+			slog.String("tenant", items.TenantFrom(ctx)),
+			slog.String("method", r.Method),
+			slog.String("route", route),
+			slog.String("path", r.URL.Path),
+			slog.Int("status", status),
+			slog.Bool("cold_start", cold),
+			slog.Float64("duration_ms", ms(total)))
+	})
+}
+
+// recover turns a panic into a logged stack and a 500 `Internal error.`,
+// so one bad request does not end the instance (the runtime would report
+// the panic and exit, and the next request would pay a cold start).
+func (f *function) recover(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			f.log.Error("panic", "aws_request_id", awsRequestID(r.Context()), "method", r.Method,
+				"path", r.URL.Path, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			itemsapi.WriteError(w, fmt.Errorf("panic: %v", v))
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// statusWriter remembers the status a handler wrote.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+// Unwrap lets http.ResponseController reach the writer below.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// awsRequestID returns the Lambda request id of the invocation ctx
+// belongs to, or "".
+func awsRequestID(ctx context.Context) string {
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		return lc.AwsRequestID
+	}
+	return ""
+}
+
+// saneID reports whether a client's request id may be used as is: 1 to
+// 128 letters, digits and ".-_:", the rule of `surge serve`.
+func saneID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9',
+			c == '.', c == '-', c == '_', c == ':':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// gatewayID reports whether API Gateway's request id may be the request
+// id: it is not the client's, so it only needs to be a sane header value
+// (HTTP API ids end in "=", which saneID refuses).
+func gatewayID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] <= ' ' || id[i] > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -1,0 +1,94 @@
+// Command bootstrap is surge's AWS Lambda function: the items service of
+// `surge serve` (package itemsapi over the DynamoDB store) behind API
+// Gateway, built for the provided.al2023 runtime as an executable named
+// bootstrap (deploy/aws/build.sh; deploy/aws/template.yaml deploys it).
+//
+// It answers three kinds of event, told apart by one look at the raw
+// payload: API Gateway REST API (v1 proxy) events, HTTP API (payload 2.0)
+// and function URL events, through package apigw; and direct invocations
+// with the original application's event {"operation", "tableName",
+// "payload"}, answered through itemsapi's dispatcher as the original
+// Python function answered them: {"statusCode", "headers", "body"}.
+//
+// Everything that can be built before the first event is built once at
+// init, outside the handler: the configuration, the AWS SDK's
+// configuration and DynamoDB client, the store and the HTTP handler. Init
+// sends nothing over the network, so a cold start pays for no round trip.
+//
+// Configuration, from the environment:
+//
+//	SURGE_TABLE                  DynamoDB table, and the only tableName /ops accepts (default items)
+//	SURGE_DYNAMODB_ENDPOINT      DynamoDB API endpoint instead of AWS's (DynamoDB Local, dynalite)
+//	SURGE_REGION                 region (default AWS_REGION, which Lambda sets)
+//	SURGE_CONSISTENT_READS       true: strongly consistent reads (default false)
+//	SURGE_DYNAMODB_MAX_ATTEMPTS  tries of a throttled DynamoDB call before a 503 (default the store's)
+//	SURGE_LOG_LEVEL              debug, info, warn or error (default AWS_LAMBDA_LOG_LEVEL, else info)
+//	SURGE_CACHE_CONTROL          Cache-Control of GET /items/{id} (default no-cache)
+//	SURGE_TENANT_FROM_API_KEY    true: a REST request without an authorizer tenant is its API key's tenant
+//	SURGE_DIRECT_TENANT          tenant of direct invocations (default default)
+//	SURGE_DAX_ENDPOINT           a DAX cluster's endpoint; reported only, this build has no DAX client
+//
+// Credentials come from the SDK's default chain: on Lambda, the function
+// role's. Logs are JSON lines on standard output (CloudWatch Logs), one
+// per request, each with the AWS request id (aws_request_id).
+//
+// It links no SQLite and no load tester (a test checks its dependency
+// list), so that the binary stays small and its init short.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/surgehq/surge/internal/dynamo"
+)
+
+func main() {
+	start := time.Now()
+	cfg, err := loadConfig(os.Getenv)
+	if err != nil {
+		// Lambda reports an exit during init as an init error, with this
+		// line in the function's log.
+		fmt.Fprintf(os.Stderr, `{"level":"ERROR","msg":"configuration","err":%q}`+"\n", err.Error())
+		os.Exit(1)
+	}
+	log := newLogger(os.Stdout, cfg.logLevel)
+	store, err := openStore(context.Background(), cfg)
+	if err != nil {
+		log.Error("init failed", "err", err)
+		os.Exit(1)
+	}
+	fn := newFunction(cfg, store, log)
+	if cfg.daxEndpoint != "" {
+		log.Warn("SURGE_DAX_ENDPOINT is set, but this build has no DAX client: reads go to DynamoDB", "dax_endpoint", cfg.daxEndpoint)
+	}
+	log.Info("init", "table", cfg.table, "region", cfg.region, "endpoint", cfg.endpoint,
+		"consistent_reads", cfg.consistent, "provisioned", cfg.provisioned, "init_ms", ms(time.Since(start)))
+	lambda.Start(fn)
+}
+
+// newLogger returns the function's logger: JSON lines at level and above.
+func newLogger(w io.Writer, level slog.Level) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+// openStore opens the DynamoDB store that cfg names. It sends nothing to
+// DynamoDB: the table is not checked until the first request (or
+// /readyz) uses it.
+func openStore(ctx context.Context, cfg *config) (*dynamo.Store, error) {
+	client, err := dynamo.NewClient(ctx, &dynamo.URL{Table: cfg.table, Endpoint: cfg.endpoint, Region: cfg.region})
+	if err != nil {
+		return nil, fmt.Errorf("open DynamoDB table %s: %w", cfg.table, err)
+	}
+	opts := []dynamo.Option{dynamo.WithConsistentReads(cfg.consistent)}
+	if cfg.maxAttempts > 0 {
+		opts = append(opts, dynamo.WithMaxAttempts(cfg.maxAttempts))
+	}
+	return dynamo.New(client, cfg.table, opts...), nil
+}
