@@ -136,7 +136,8 @@ func WithMaxBatch(n int) Option {
 }
 
 // WithReadConns sets how many connections serve reads at once (default
-// GOMAXPROCS, at least 2). WAL lets them read while the writer writes.
+// GOMAXPROCS, from 2 to 8: each connection holds a few MB of memory). WAL
+// lets them read while the writer writes.
 func WithReadConns(n int) Option {
 	return func(cfg *config) error {
 		if n < 1 {
@@ -195,7 +196,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 		clock:       items.Now,
 		sync:        DefaultSync,
 		maxBatch:    DefaultMaxBatch,
-		readConns:   max(2, runtime.GOMAXPROCS(0)),
+		readConns:   min(max(2, runtime.GOMAXPROCS(0)), 8),
 		busyTimeout: DefaultBusyTimeout,
 	}
 	for _, o := range opts {
