@@ -37,6 +37,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -223,7 +224,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	if err := migrate(conn); err != nil {
+	if err := retryBusy(cfg.busyTimeout, func() error { return migrate(conn) }); err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -259,7 +260,7 @@ func (s *Store) openConn(writer bool) (*sqlite3.Conn, error) {
 		return nil, fmt.Errorf("set busy timeout: %w", err)
 	}
 	if writer {
-		if err := setWAL(conn); err != nil {
+		if err := retryBusy(s.cfg.busyTimeout, func() error { return setWAL(conn) }); err != nil {
 			conn.Close()
 			return nil, err
 		}
@@ -296,6 +297,22 @@ func setWAL(conn *sqlite3.Conn) error {
 		return fmt.Errorf("set WAL mode: the database stays in %q mode", mode)
 	}
 	return nil
+}
+
+// retryBusy runs f until it does not fail with SQLITE_BUSY, for up to
+// timeout. Changing the journal mode, and a lock upgrade that could
+// deadlock, fail at once with SQLITE_BUSY instead of calling the busy
+// handler, so the opening of a new file by several processes at once
+// needs this.
+func retryBusy(timeout time.Duration, f func() error) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		err := f()
+		if err == nil || !errors.Is(err, sqlite3.BUSY) || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(time.Duration(1+rand.IntN(10)) * time.Millisecond)
+	}
 }
 
 // now returns the time as items carry it.
