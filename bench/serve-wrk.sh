@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Loads `surge serve` (SQLite, default settings) with wrk, side by side with a
+# minimal Go net/http server returning 100 bytes, in the same run, and prints
+# each rate, the ratios and p99 latencies.
+#
+#   bench/serve-wrk.sh            # 10 s per measurement
+#   DURATION=30s CONNS=64 bench/serve-wrk.sh
+#
+# Goals on a 2-core machine with wrk on the same machine: GET /items/{id} at
+# >= 50% of the minimal server's rate, POST /items at >= 25%, p99 under 10 ms.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${DURATION:-10s}
+CONNS=${CONNS:-32}
+THREADS=${THREADS:-1}
+ITEMS=${ITEMS:-1000}
+export SURGE_BENCH_ITEMS=$ITEMS
+
+command -v wrk >/dev/null || { echo "installing wrk"; apt-get install -y wrk >/dev/null || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }; }
+
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+go build -o "$work/surge" ./cmd/surge
+go build -o "$work/minimal" ./bench/minimal
+
+"$work/minimal" -addr 127.0.0.1:18089 2>/dev/null & pids+=($!)
+"$work/surge" serve --addr 127.0.0.1:18080 --admin-addr "" --data "$work/data" 2>/dev/null & pids+=($!)
+for port in 18089 18080; do
+	for _ in $(seq 100); do curl -sf "127.0.0.1:$port/healthz" -o /dev/null 2>&1 && break; curl -s "127.0.0.1:$port/" -o /dev/null && break; sleep 0.05; done
+done
+
+# Seed the items the GET bench reads, 25 per batch request.
+for ((i = 0; i < ITEMS; i += 25)); do
+	ops=""
+	for ((j = i; j < i + 25 && j < ITEMS; j++)); do
+		ops+="${ops:+,}{\"op\":\"create\",\"id\":\"b$j\",\"item\":{\"name\":\"item $j\",\"price\":12.5,\"note\":\"$(printf 'x%.0s' {1..160})\"}}"
+	done
+	curl -sf -X POST 127.0.0.1:18080/items/_batch -H 'Content-Type: application/json' -d "{\"operations\":[$ops]}" -o /dev/null
+done
+
+# run NAME URL [LUA] -> prints "rate p99_ms" after wrk's own output goes to a log.
+measure() {
+	local name=$1 url=$2 lua=${3:-}
+	local args=(-t"$THREADS" -c"$CONNS" -d"$DURATION" --latency)
+	[ -n "$lua" ] && args+=(-s "$lua")
+	wrk "${args[@]}" "$url" >"$work/$name.txt"
+	local rate p99
+	rate=$(awk '/Requests\/sec/ {print $2}' "$work/$name.txt")
+	p99=$(awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; print v}' "$work/$name.txt")
+	echo "$rate $p99"
+}
+
+read -r minimal minimal_p99 < <(measure minimal http://127.0.0.1:18089/)
+read -r get get_p99 < <(measure get http://127.0.0.1:18080 bench/wrk/get.lua)
+read -r post post_p99 < <(measure post http://127.0.0.1:18080/items bench/wrk/post.lua)
+
+errors=$(grep -h "Non-2xx" "$work"/get.txt "$work"/post.txt || true)
+[ -n "$errors" ] && echo "WARNING: $errors"
+
+printf '\nwrk -t%s -c%s -d%s, %s, %s, %s\n' "$THREADS" "$CONNS" "$DURATION" "$(go env GOOS)/$(go env GOARCH)" "$(nproc) cores" "$(date -u +%Y-%m-%d)"
+printf '%-22s %12s %10s %8s %8s\n' target req/s p99_ms ratio goal
+printf '%-22s %12.0f %10.2f %8s %8s\n' "minimal net/http" "$minimal" "$minimal_p99" "1.00" "-"
+awk -v r="$get" -v m="$minimal" -v p="$get_p99" 'BEGIN {printf "%-22s %12.0f %10.2f %8.2f %8s\n", "GET /items/{id}", r, p, r/m, ">=0.50"}'
+awk -v r="$post" -v m="$minimal" -v p="$post_p99" 'BEGIN {printf "%-22s %12.0f %10.2f %8.2f %8s\n", "POST /items", r, p, r/m, ">=0.25"}'
