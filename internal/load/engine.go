@@ -78,6 +78,12 @@ type runner struct {
 
 	seq         atomic.Int64 // closed model: requests claimed
 	sent        atomic.Int64
+	// Open model: workers past the first few wait on grow until a late
+	// request shows that the ones running cannot keep up. So a run uses
+	// as many connections as its target needs, not MaxInFlight of them,
+	// and the few goroutines in play stay hot in the caches.
+	active atomic.Int64
+	grow   chan struct{}
 	done        chan struct{}
 	haltOnce    sync.Once
 	stopAt      atomic.Int64
@@ -93,7 +99,7 @@ func Run(ctx context.Context, s Scenario, opts ...Option) (*Result, error) {
 	if errs := s.Validate(); len(errs) > 0 {
 		return nil, fmt.Errorf("invalid scenario: %w", errors.Join(errs...))
 	}
-	r := &runner{s: s, interval: DefaultInterval, done: make(chan struct{})}
+	r := &runner{s: s, interval: DefaultInterval, done: make(chan struct{}), grow: make(chan struct{}, 100_000)}
 	for _, o := range opts {
 		o(r)
 	}
@@ -176,6 +182,7 @@ func (r *runner) run(ctx context.Context) *Result {
 	started := time.Now()
 	r.clock = realClock{start: started}
 	r.clk = &r.clock
+	r.active.Store(int64(min(r.workers, initialActive)))
 
 	var wg sync.WaitGroup
 	for i := range r.workers {
@@ -250,11 +257,29 @@ func (r *runner) newWorker(i int) *worker {
 	}
 }
 
+// initialActive is how many open-model workers run from the start.
+const initialActive = 8
+
 func (w *worker) runOpen() {
+	r := w.r
+	if w.idx >= initialActive {
+		select {
+		case <-r.grow:
+		case <-r.done:
+			return
+		}
+	}
 	for {
-		tk, ok := w.r.pacer.take(w.r.clk, w.timer, w.r.done)
+		tk, ok := r.pacer.take(r.clk, w.timer, r.done)
 		if !ok {
 			return
+		}
+		if tk.late && r.active.Load() < int64(r.workers) {
+			// No running worker was free when this request was due: wake
+			// one more (a buffered send, so it never blocks).
+			if r.active.Add(1) <= int64(r.workers) {
+				r.grow <- struct{}{}
+			}
 		}
 		_ = w.send(tk)
 	}
@@ -485,8 +510,12 @@ func (c *collector) result(started time.Time, elapsed time.Duration) *Result {
 			NumCPU:      runtime.NumCPU(),
 			GOMAXPROCS:  runtime.GOMAXPROCS(0),
 			Workers:     r.workers,
+			WorkersUsed: r.workers,
 			MaxRSSBytes: maxRSS(),
 		},
+	}
+	if r.s.Model == ModelOpen {
+		res.Client.WorkersUsed = int(min(r.active.Load(), int64(r.workers)))
 	}
 	if res.Series == nil {
 		res.Series = []Point{}

@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -112,14 +113,22 @@ func TestRunOpenMix(t *testing.T) {
 func TestRunArrivalTimes(t *testing.T) {
 	var mu sync.Mutex
 	var arrivals []time.Time
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	var conns atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		arrivals = append(arrivals, time.Now())
 		mu.Unlock()
 		w.Write([]byte(`{"items":[]}`))
 	}))
+	srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
 	defer srv.Close()
 	s := scenario(srv.URL)
+	s.MaxInFlight = 512
 	s.Mix = map[string]float64{"list": 1}
 	s.IDs.Preseed = 0
 	s.Rate = 200
@@ -150,6 +159,10 @@ func TestRunArrivalTimes(t *testing.T) {
 		if n < 5 {
 			t.Errorf("window %d had %d arrivals, want about 20: %v", i, n, buckets)
 		}
+	}
+	// A target that keeps up needs a few connections, not max_inflight.
+	if n := conns.Load(); n > 64 {
+		t.Errorf("%d connections for 200 requests a second to a fast target", n)
 	}
 }
 
@@ -330,12 +343,14 @@ func TestRunCoordinatedOmission(t *testing.T) {
 	s := scenario(srv.URL)
 	s.IDs.Preseed = 0
 	s.Mix = map[string]float64{"list": 1}
-	s.Rate = 500
+	// At most 4 requests are stuck in each stall: 0.2% of 1000 a second,
+	// too few to move the service time's p99.
+	s.Rate = 1000
 	s.Duration = 2 * time.Second
 	s.MaxInFlight = 4
 	res := mustRun(t, context.Background(), s)
 
-	sched, err := load.NewSchedule(500, []load.Stage{{Duration: 2 * time.Second, Target: 500}})
+	sched, err := load.NewSchedule(1000, []load.Stage{{Duration: 2 * time.Second, Target: 1000}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -127,11 +127,15 @@ type Preseed struct {
 // ClientInfo describes the load generator, so that a reader can tell a
 // starved generator from a slow target.
 type ClientInfo struct {
-	GoVersion   string `json:"goVersion"`
-	NumCPU      int    `json:"numCPU"`
-	GOMAXPROCS  int    `json:"gomaxprocs"`
-	Workers     int    `json:"workers"`
-	MaxRSSBytes int64  `json:"maxRSSBytes"`
+	GoVersion  string `json:"goVersion"`
+	NumCPU     int    `json:"numCPU"`
+	GOMAXPROCS int    `json:"gomaxprocs"`
+	// Workers is the most senders the run could use (MaxInFlight in the
+	// open model); WorkersUsed how many it woke because the ones running
+	// could not keep up.
+	Workers     int   `json:"workers"`
+	WorkersUsed int   `json:"workersUsed"`
+	MaxRSSBytes int64 `json:"maxRSSBytes"`
 }
 
 // Op returns the named operation's result, or nil.
