@@ -42,6 +42,9 @@ func Text(w io.Writer, r *load.Result) error {
 	}
 	ew.printf("  rate      offered %s, achieved %s, over %s\n", rate(r.OfferedRate), rate(r.AchievedRate), seconds(r.ElapsedSeconds))
 	ew.printf("  data      out %s, in %s\n", bytesize(r.BytesOut), bytesize(r.BytesIn))
+	if s.Model == load.ModelOpen && r.Client.Workers > 0 {
+		ew.printf("  senders   %d used of %d (max in flight)\n", r.Client.WorkersUsed, r.Client.Workers)
+	}
 	if s.Model == load.ModelOpen && r.Lag.Count > 0 {
 		ew.printf("  send lag  p50 %sms, p99 %sms, max %sms (actual send after the intended time)\n", msec(r.Lag.P50), msec(r.Lag.P99), msec(r.Lag.Max))
 	}

@@ -54,6 +54,7 @@ func sample() *load.Result {
 		BytesOut: 3 << 20, BytesIn: 9 << 20,
 		Lag:     load.Stats{Count: 5990, P50: 0.05, P99: 0.41, Max: 31.2},
 		Preseed: load.Preseed{Requested: 100, Created: 100},
+		Client:  load.ClientInfo{Workers: 512, WorkersUsed: 24},
 		Total: load.OpResult{Name: "all", Count: 5990, Errors: 72, ColdStarts: 3,
 			Statuses:   map[string]int64{"200": 4100, "201": 1190, "204": 300, "404": 2, "503": 68},
 			ErrorKinds: map[string]int64{"timeout": 2},
