@@ -76,14 +76,14 @@ type runner struct {
 	seeded   bool
 	prefix   string
 
-	seq         atomic.Int64 // closed model: requests claimed
-	sent        atomic.Int64
+	seq  atomic.Int64 // closed model: requests claimed
+	sent atomic.Int64
 	// Open model: workers past the first few wait on grow until a late
 	// request shows that the ones running cannot keep up. So a run uses
 	// as many connections as its target needs, not MaxInFlight of them,
 	// and the few goroutines in play stay hot in the caches.
-	active atomic.Int64
-	grow   chan struct{}
+	active      atomic.Int64
+	grow        chan struct{}
 	done        chan struct{}
 	haltOnce    sync.Once
 	stopAt      atomic.Int64
