@@ -479,3 +479,55 @@ func TestRunHTTP2(t *testing.T) {
 		t.Fatalf("count %d errors %d statuses %v kinds %v", res.Total.Count, res.Total.Errors, res.Total.Statuses, res.Total.ErrorKinds)
 	}
 }
+
+func TestRunColdStartsAndThink(t *testing.T) {
+	srv := newItemsServer(t)
+	s := scenario(srv.URL)
+	s.IDs.Preseed = 0
+	s.Model = load.ModelClosed
+	s.VUs = 2
+	s.Think = 20 * time.Millisecond
+	s.Duration = 300 * time.Millisecond
+	s.Mix = map[string]float64{"create": 1}
+	res := mustRun(t, context.Background(), s)
+	// The fixture marks its first response as a cold start.
+	if res.Total.ColdStarts != 1 || res.Op("create").ColdStarts != 1 {
+		t.Fatalf("cold starts %d, want 1", res.Total.ColdStarts)
+	}
+	// Two users thinking 20ms between requests send at most 2*300/20.
+	if res.Sent < 4 || res.Sent > 32 {
+		t.Fatalf("sent %d, want about 30 with a 20ms think time", res.Sent)
+	}
+}
+
+// TestRunClosedStages ramps virtual users: user i runs only once the plan
+// asks for more than i users.
+func TestRunClosedStages(t *testing.T) {
+	srv := newItemsServer(t)
+	s := scenario(srv.URL)
+	s.IDs.Preseed = 0
+	s.Model = load.ModelClosed
+	s.Think = 10 * time.Millisecond
+	s.Stages = []load.Stage{{Duration: 200 * time.Millisecond, Target: 1}, {Duration: 0, Target: 4}, {Duration: 200 * time.Millisecond, Target: 4}}
+	s.StartRate = 1
+	s.Mix = map[string]float64{"list": 1}
+	res := mustRun(t, context.Background(), s)
+	if res.Client.Workers != 4 {
+		t.Fatalf("workers %d, want 4", res.Client.Workers)
+	}
+	// 1 user for 200ms then 4 for 200ms, each at most 100 a second.
+	if res.Sent < 10 || res.Sent > 105 {
+		t.Fatalf("sent %d, want between 10 and 100", res.Sent)
+	}
+	var first, second int64
+	for _, p := range res.Series {
+		if p.T <= 0.2 {
+			first += p.Done
+		} else {
+			second += p.Done
+		}
+	}
+	if second < 2*first {
+		t.Fatalf("done %d with one user, %d with four: want about four times as many", first, second)
+	}
+}
