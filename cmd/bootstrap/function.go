@@ -18,9 +18,10 @@ import (
 	"github.com/surgehq/surge/internal/timing"
 )
 
-// function is the Lambda function: it implements lambda.Handler, so the
-// runtime hands it each event's raw payload and sends back what it
-// returns, with no reflection and no second JSON pass.
+// function is the Lambda function. It implements lambda.Handler, so the
+// runtime hands it each event's raw payload, which the adapter inspects
+// before decoding it as the event it is, and sends back the bytes it
+// returns.
 type function struct {
 	cfg     *config
 	log     *slog.Logger
@@ -83,7 +84,16 @@ func (f *function) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 
 // direct answers a direct invocation through itemsapi's dispatcher,
 // exactly as the original function's return value.
-func (f *function) direct(ctx context.Context, payload []byte) ([]byte, error) {
+func (f *function) direct(ctx context.Context, payload []byte) (out []byte, err error) {
+	defer func() {
+		// As for HTTP events: a panic is logged and fails this invocation
+		// only (a function error), not the instance.
+		if v := recover(); v != nil {
+			f.log.Error("panic", "aws_request_id", awsRequestID(ctx), "kind", "direct",
+				"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			out, err = nil, fmt.Errorf("internal error")
+		}
+	}()
 	start := time.Now()
 	cold, _ := ctx.Value(coldKey{}).(bool)
 	res := f.api.Dispatch(ctx, f.cfg.directTenant, payload)
