@@ -434,8 +434,10 @@ func TestRunProgressAndJSON(t *testing.T) {
 		seen = append(seen, p)
 		mu.Unlock()
 	}))
-	if len(seen) < 3 {
-		t.Fatalf("progress called %d times, want about 5", len(seen))
+	// About five intervals and the final one; a slow machine (or the race
+	// detector) drops ticks, never the final call.
+	if len(seen) < 2 {
+		t.Fatalf("progress called %d times, want about 6", len(seen))
 	}
 	if last := seen[len(seen)-1]; last.Done != res.Total.Count || last.Planned != 500*time.Millisecond {
 		t.Fatalf("last progress %+v, want done %d", last, res.Total.Count)
