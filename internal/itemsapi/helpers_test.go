@@ -164,6 +164,11 @@ func (r *resp) wantError(t testing.TB, status int, code string) *resp {
 	if e.Message == "" {
 		t.Error("got an empty message")
 	}
+	for _, h := range []string{"ETag", "Location", "Cache-Control"} {
+		if r.header.Get(h) != "" {
+			t.Errorf("got %s %q on an error", h, r.header.Get(h))
+		}
+	}
 	return r
 }
 
