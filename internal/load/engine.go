@@ -536,7 +536,7 @@ func (c *collector) result(started time.Time, elapsed time.Duration) *Result {
 	r := c.r
 	res := &Result{
 		Schema:         ResultSchema,
-		Scenario:       r.s,
+		Scenario:       redacted(r.s),
 		Started:        started.UTC(),
 		ElapsedSeconds: elapsed.Seconds(),
 		PlanSeconds:    r.planEnd.Seconds(),
@@ -654,4 +654,18 @@ func opResult(name string, m *opMetrics) OpResult {
 		o.ServerTiming = append(o.ServerTiming, ServerMetric{Name: name, Stats: statsOf(h), Hist: enc})
 	}
 	return o
+}
+
+// redacted returns the scenario with its header values hidden: a result
+// file is shared, and headers carry credentials such as x-api-key.
+func redacted(s Scenario) Scenario {
+	if len(s.Headers) == 0 {
+		return s
+	}
+	h := make(map[string]string, len(s.Headers))
+	for k := range s.Headers {
+		h[k] = "(redacted)"
+	}
+	s.Headers = h
+	return s
 }

@@ -476,7 +476,15 @@ func TestRunLocationIDs(t *testing.T) {
 	s.API.BasePath = "/prod"
 	s.API.IDFrom = load.IDFromLocation
 	s.Mix = map[string]float64{"create": 1, "read": 3}
+	s.Headers = map[string]string{"x-api-key": "secret-key"}
 	res := mustRun(t, context.Background(), s)
+	// The key was sent, and the result, which may be shared, hides it.
+	if got := srv.lastAPIKey.Load(); got == nil || got.(string) != "secret-key" {
+		t.Fatalf("server saw x-api-key %v, want secret-key", got)
+	}
+	if v := res.Scenario.Headers["x-api-key"]; v != "(redacted)" {
+		t.Fatalf("result holds header value %q", v)
+	}
 	if res.Total.Errors != 0 || res.Op("read") == nil || res.Op("read").Count < 100 {
 		t.Fatalf("errors %d, ops %+v", res.Total.Errors, res.Ops)
 	}
