@@ -148,7 +148,7 @@ func TestWriteError(t *testing.T) {
 func TestRouting(t *testing.T) {
 	e := newEnv(t)
 	t.Run("ErrNotFound", func(t *testing.T) {
-		for _, path := range []string{"/", "/nope", "/items/", "/items/a/b", "/item", "/ops/x", "/healthz/"} {
+		for _, path := range []string{"/", "/nope", "/items/", "/items/a/b", "/item", "/ops/x", "/healthz/", "//items", "/items//a1", "/items/./a1", "/items/x/../a1", "/items/.."} {
 			for _, method := range []string{"GET", "POST", "DELETE"} {
 				r := e.do(method, path, "").wantError(t, 404, "not_found")
 				if r.header.Get("Allow") != "" {
