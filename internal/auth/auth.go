@@ -91,6 +91,20 @@ func New(keys *Keys, jwt *JWTConfig) (*Authenticator, error) {
 // Enabled reports whether requests need credentials.
 func (a *Authenticator) Enabled() bool { return a != nil && (a.keys != nil || a.jwt != nil) }
 
+// HasPlans reports whether any key has a usage plan that limits it (a
+// rate or a quota), so that the gateway needs to throttle by key.
+func (a *Authenticator) HasPlans() bool {
+	if a == nil || a.keys == nil {
+		return false
+	}
+	for _, k := range a.keys.list {
+		if p := k.Plan; p != nil && (p.Rate > 0 || p.Quota > 0) {
+			return true
+		}
+	}
+	return false
+}
+
 // Authenticate returns the principal of a request with headers h, or an
 // *Error (code EUNAUTHORIZED) when a credential that is required is
 // missing or not valid. The messages never say whether a key exists.
