@@ -347,10 +347,10 @@ func TestLRUBounds(t *testing.T) {
 		for _, id := range []string{"a", "b", "c", "d"} {
 			f.replace(f.back, key("t", id), `{"v":2}`)
 		}
-		want := map[string]string{"a": `{"v":1}`, "b": `{"v":2}`, "c": `{"v":1}`, "d": `{"v":1}`}
-		for id, w := range want {
-			if got := f.get(key("t", id)); got != w {
-				t.Errorf("%s: got %s, want %s (evicted entries are read again)", id, got, w)
+		// Hits first: a miss fills the cache and evicts in turn.
+		for _, c := range [][2]string{{"a", `{"v":1}`}, {"c", `{"v":1}`}, {"d", `{"v":1}`}, {"b", `{"v":2}`}} {
+			if got := f.get(key("t", c[0])); got != c[1] {
+				t.Errorf("%s: got %s, want %s (evicted entries are read again)", c[0], got, c[1])
 			}
 		}
 		if st := f.c.ItemStats(); st.Evictions < 1 || st.Entries != 3 {
