@@ -529,7 +529,7 @@ func (c *Cache) key(r *http.Request, cr *cacheRoute, tenant string) string {
 			b.WriteString(p.name)
 			b.WriteByte('=')
 			if p.seg < len(segs) {
-				b.WriteString(segs[p.seg])
+				b.WriteString(unescapeSegment(segs[p.seg]))
 			}
 		}
 	}
@@ -569,10 +569,22 @@ func resourceID(idSegs []int, path string) string {
 	var ids []string
 	for _, i := range idSegs {
 		if i < len(segs) {
-			ids = append(ids, segs[i])
+			ids = append(ids, unescapeSegment(segs[i]))
 		}
 	}
 	return strings.Join(ids, "/")
+}
+
+// unescapeSegment decodes a path segment, so that /items/a%2Db and
+// /items/a-b, which name one item, share a key and a generation.
+func unescapeSegment(s string) string {
+	if strings.IndexByte(s, '%') < 0 {
+		return s
+	}
+	if u, err := url.PathUnescape(s); err == nil {
+		return u
+	}
+	return s
 }
 
 // invalidateAfterWrite moves the generations a write may have changed. A

@@ -148,7 +148,7 @@ func TestCacheWrites(t *testing.T) {
 }
 
 func TestCacheKey(t *testing.T) {
-	h := newHarness(t, harnessOpts{cache: &gateway.CacheConfig{}})
+	h := newHarness(t, harnessOpts{cache: &gateway.CacheConfig{InvalidateOnWrite: true}})
 	for i := range 3 {
 		h.must(201, "POST", "/items", fmt.Sprintf(`{"id":"i%d"}`, i))
 	}
@@ -169,6 +169,13 @@ func TestCacheKey(t *testing.T) {
 	wantXCache(t, "item i0", h.must(200, "GET", "/items/i0", ""), "Miss")
 	wantXCache(t, "item i1", h.must(200, "GET", "/items/i1", ""), "Miss")
 	wantXCache(t, "item i0 again", h.must(200, "GET", "/items/i0", ""), "Hit")
+	// An escaped path names the same item: the same entry, and a write
+	// through either spelling invalidates it.
+	wantXCache(t, "item i0 escaped", h.must(200, "GET", "/items/%690", ""), "Hit")
+	h.must(200, "PUT", "/items/%690", `{"n":2}`)
+	if r := h.must(200, "GET", "/items/i0", ""); version(t, r) != 2 {
+		t.Error("a write through an escaped path left the entry stale")
+	}
 }
 
 func TestCacheLimits(t *testing.T) {
