@@ -133,14 +133,46 @@ func TestRunArrivalTimes(t *testing.T) {
 	s.IDs.Preseed = 0
 	s.Rate = 200
 	s.Duration = time.Second
-	res := mustRun(t, context.Background(), s)
-	if len(arrivals) != 200 || res.Sent != 200 {
-		t.Fatalf("server saw %d requests, result sent %d, want 200", len(arrivals), res.Sent)
+	s.Grace = 5 * time.Second
+	// Timing can only be checked when the machine let the generator run:
+	// a run whose own send lag shows it was starved is tried again.
+	for attempt := 1; attempt <= 3; attempt++ {
+		mu.Lock()
+		arrivals = nil
+		mu.Unlock()
+		conns.Store(0)
+		srv.CloseClientConnections()
+		res := mustRun(t, context.Background(), s)
+		// A plan that is kept ends with its last response, not after the
+		// grace that a backlog would get: parked workers must not hold it up.
+		if res.ElapsedSeconds > 3 {
+			t.Fatalf("a 1s plan took %.1fs", res.ElapsedSeconds)
+		}
+		mu.Lock()
+		got := append([]time.Time(nil), arrivals...)
+		mu.Unlock()
+		if len(got) != 200 || res.Sent != 200 {
+			t.Fatalf("server saw %d requests, result sent %d, want 200", len(got), res.Sent)
+		}
+		if res.Lag.Max > 50 {
+			t.Logf("attempt %d: the generator was starved (send lag up to %.0fms); again", attempt, res.Lag.Max)
+			continue
+		}
+		checkArrivals(t, res.Started, got)
+		// A target that keeps up needs a few connections, not max_inflight.
+		if n := conns.Load(); n > 64 {
+			t.Errorf("%d connections for 200 requests a second to a fast target", n)
+		}
+		return
 	}
+	t.Skip("the machine is too busy to check send times")
+}
+
+func checkArrivals(t *testing.T, start time.Time, arrivals []time.Time) {
+	t.Helper()
 	sort.Slice(arrivals, func(i, j int) bool { return arrivals[i].Before(arrivals[j]) })
 	// The schedule spreads 200 requests over one second, 5 ms apart: the
 	// last is due at 995 ms, and none can come before it is due.
-	start := res.Started
 	if first := arrivals[0].Sub(start); first < 0 {
 		t.Fatalf("first arrival %s before the start", first)
 	}
@@ -159,10 +191,6 @@ func TestRunArrivalTimes(t *testing.T) {
 		if n < 5 {
 			t.Errorf("window %d had %d arrivals, want about 20: %v", i, n, buckets)
 		}
-	}
-	// A target that keeps up needs a few connections, not max_inflight.
-	if n := conns.Load(); n > 64 {
-		t.Errorf("%d connections for 200 requests a second to a fast target", n)
 	}
 }
 
@@ -406,8 +434,10 @@ func TestRunProgressAndJSON(t *testing.T) {
 		seen = append(seen, p)
 		mu.Unlock()
 	}))
-	if len(seen) < 3 {
-		t.Fatalf("progress called %d times, want about 5", len(seen))
+	// About five intervals and the final one; a slow machine (or the race
+	// detector) drops ticks, never the final call.
+	if len(seen) < 2 {
+		t.Fatalf("progress called %d times, want about 6", len(seen))
 	}
 	if last := seen[len(seen)-1]; last.Done != res.Total.Count || last.Planned != 500*time.Millisecond {
 		t.Fatalf("last progress %+v, want done %d", last, res.Total.Count)
@@ -446,7 +476,15 @@ func TestRunLocationIDs(t *testing.T) {
 	s.API.BasePath = "/prod"
 	s.API.IDFrom = load.IDFromLocation
 	s.Mix = map[string]float64{"create": 1, "read": 3}
+	s.Headers = map[string]string{"x-api-key": "secret-key"}
 	res := mustRun(t, context.Background(), s)
+	// The key was sent, and the result, which may be shared, hides it.
+	if got := srv.lastAPIKey.Load(); got == nil || got.(string) != "secret-key" {
+		t.Fatalf("server saw x-api-key %v, want secret-key", got)
+	}
+	if v := res.Scenario.Headers["x-api-key"]; v != "(redacted)" {
+		t.Fatalf("result holds header value %q", v)
+	}
 	if res.Total.Errors != 0 || res.Op("read") == nil || res.Op("read").Count < 100 {
 		t.Fatalf("errors %d, ops %+v", res.Total.Errors, res.Ops)
 	}
