@@ -19,7 +19,6 @@ import (
 	"github.com/surgehq/surge/internal/items"
 	"github.com/surgehq/surge/internal/itemsapi"
 	"github.com/surgehq/surge/internal/metrics"
-	"github.com/surgehq/surge/internal/timing"
 )
 
 func init() { addCommand(newServeCommand) }
@@ -36,6 +35,9 @@ type serveConfig struct {
 	cacheControl    string
 	shutdownTimeout time.Duration
 	accessLog       bool
+	// gw holds the gateway's optional parts: response cache, throttling,
+	// authentication, read cache, tracing.
+	gw gatewayConfig
 }
 
 func newServeCommand(r *root) *ff.Command {
@@ -50,6 +52,7 @@ func newServeCommand(r *root) *ff.Command {
 	fs.StringVar(&c.cacheControl, 0, "cache-control", "no-cache", "Cache-Control header of GET /items/{id} responses")
 	fs.DurationVar(&c.shutdownTimeout, 0, "shutdown-timeout", 10*time.Second, "how long a shutdown waits for requests in flight")
 	fs.BoolVarDefault(&c.accessLog, 0, "access-log", true, "log one line per request")
+	c.gw.register(fs)
 	return &ff.Command{
 		Name:      "serve",
 		Usage:     "surge serve [FLAGS]",
@@ -62,6 +65,9 @@ func newServeCommand(r *root) *ff.Command {
 		Exec: func(ctx context.Context, args []string) error {
 			if len(args) > 0 {
 				return fmt.Errorf("serve takes no arguments, got %q", args)
+			}
+			if err := c.gw.applyConfigFiles(fs); err != nil {
+				return err
 			}
 			log, flush := c.logger()
 			defer flush()
@@ -83,6 +89,7 @@ type server struct {
 	admin *http.Server
 	ln    net.Listener
 	aln   net.Listener
+	parts *parts
 }
 
 // testWrapStore, when set by a test, wraps the store, to inject faults.
@@ -99,6 +106,9 @@ func (c *serveConfig) open(ctx context.Context, log *slog.Logger) (s *server, er
 			s.close()
 		}
 	}()
+	if s.parts, err = c.gw.setup(ctx, log); err != nil {
+		return nil, err
+	}
 	st, err := openStore(ctx, c, log, reg)
 	if err != nil {
 		return nil, err
@@ -106,7 +116,7 @@ func (c *serveConfig) open(ctx context.Context, log *slog.Logger) (s *server, er
 	if testWrapStore != nil {
 		st = testWrapStore(st)
 	}
-	s.store = metrics.NewStoreMetrics(reg).Store(st)
+	s.store = c.gw.wrapStore(metrics.NewStoreMetrics(reg).Store(st), s.parts, reg, log)
 
 	api := itemsapi.New(s.store,
 		itemsapi.Table(c.table),
@@ -119,25 +129,12 @@ func (c *serveConfig) open(ctx context.Context, log *slog.Logger) (s *server, er
 			log.Error("request failed", "request_id", id, "method", r.Method, "path", r.URL.Path, "err", err)
 		}),
 	)
-	routes := make([]gateway.Route, 0, len(itemsapi.Routes()))
-	for _, rt := range itemsapi.Routes() {
-		routes = append(routes, gateway.Route{Method: rt.Method, Pattern: rt.Pattern})
+	handler, err := c.chain(api, s.parts, reg, log)
+	if err != nil {
+		return nil, err
 	}
-	// The chain, outermost first.
-	mws := []gateway.Middleware{
-		gateway.Routes(routes),
-		timing.Middleware,
-		gateway.RequestID,
-	}
-	if c.accessLog {
-		mws = append(mws, gateway.Logger(log))
-	}
-	mws = append(mws,
-		gateway.Metrics(gateway.NewHTTPMetrics(reg)),
-		gateway.Recover(log, itemsapi.WriteError),
-	)
 	s.api = &http.Server{
-		Handler:           gateway.Chain(api, mws...),
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -201,6 +198,7 @@ func (s *server) run(ctx context.Context) error {
 	if cerr := s.store.Close(); cerr != nil {
 		err = errors.Join(err, fmt.Errorf("close store: %w", cerr))
 	}
+	s.parts.close(s.log)
 	s.log.Info("stopped")
 	return err
 }
@@ -215,5 +213,8 @@ func (s *server) close() {
 	}
 	if s.store != nil {
 		_ = s.store.Close()
+	}
+	if s.parts != nil {
+		s.parts.close(s.log)
 	}
 }

@@ -2,7 +2,8 @@
 // middleware in front of the items function. Each part is a Middleware,
 // and cmd/surge chains them once, in one visible place:
 //
-//	Info -> RequestID -> Logger -> Metrics -> Recover -> ... -> function
+//	Routes -> RequestID -> Logger -> Metrics -> Recover ->
+//	    Auth -> Throttle -> Cache -> Conditional -> function
 //
 // Info resolves the request's route and carries per-request facts (the
 // request id, the route pattern, the status) that the later parts read.
@@ -11,6 +12,8 @@ package gateway
 import (
 	"context"
 	"net/http"
+
+	"github.com/surgehq/surge/internal/auth"
 )
 
 // Middleware wraps a handler.
@@ -45,6 +48,9 @@ type RequestInfo struct {
 	// written so far.
 	Status int
 	Bytes  int64
+	// Principal is who the request acts as, set by Auth; nil without
+	// authentication (every request is then the default tenant's).
+	Principal *auth.Principal
 }
 
 type infoKey struct{}
