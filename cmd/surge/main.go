@@ -83,6 +83,12 @@ func (r *root) logger() (*slog.Logger, func()) {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	r := newRoot(stdout, stderr)
 	err := r.cmd.Parse(args, ff.WithEnvVarPrefix(envPrefix))
+	if moved, ok := flagsLast(r, args); err == nil && ok {
+		// Flags after the arguments (surge load URL --rate 100): parse
+		// again with the arguments moved behind the flags.
+		r = newRoot(stdout, stderr)
+		err = r.cmd.Parse(moved, ff.WithEnvVarPrefix(envPrefix))
+	}
 	if err == nil {
 		err = r.cmd.Run(ctx)
 	}
@@ -106,6 +112,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "surge: %v\n", err)
 		return 1
 	}
+}
+
+// flagsLast returns args with the selected command's leading arguments
+// moved behind the flags that follow them, and whether there were such
+// flags: the parser stops at the first argument, as the flag package does.
+func flagsLast(r *root, args []string) ([]string, bool) {
+	sel := r.cmd.GetSelected()
+	if sel == nil || sel.Flags == nil {
+		return nil, false
+	}
+	left := sel.Flags.GetArgs()
+	k := 0
+	for k < len(left) && !strings.HasPrefix(left[k], "-") {
+		k++
+	}
+	if k == 0 || k == len(left) || left[k] == "--" || len(left) > len(args) {
+		return nil, false
+	}
+	moved := append([]string{}, args[:len(args)-len(left)]...)
+	moved = append(moved, left[k:]...)
+	return append(moved, left[:k]...), true
 }
 
 // printHelp prints a command's help and the environment variable of each

@@ -232,3 +232,16 @@ func tryDo(method, url string, body any, headers ...string) (int, http.Header, [
 	}
 	return resp.StatusCode, resp.Header, b, nil
 }
+
+func TestFlagsAfterArguments(t *testing.T) {
+	// Nothing listens on port 1 of loopback: every request is refused, and
+	// the report counts them, which shows the flags after the URL applied.
+	var out bytes.Buffer
+	args := []string{"load", "http://127.0.0.1:1", "--requests", "7", "--rate", "100", "--preseed", "0", "--progress", "none"}
+	if code := run(context.Background(), args, &out, &out); code != 0 {
+		t.Fatalf("exit code %d:\n%s", code, out.String())
+	}
+	if !strings.Contains(out.String(), "refused: 7") {
+		t.Errorf("want 7 refused requests in the report:\n%s", out.String())
+	}
+}
