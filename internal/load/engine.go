@@ -131,7 +131,7 @@ func Run(ctx context.Context, s Scenario, opts ...Option) (*Result, error) {
 	r.planEnd = r.sched.Duration()
 	rnd := rand.New(rand.NewPCG(r.seed, 0))
 	r.pl = newPayloads(&s, rnd)
-	r.pool = newPool(s.IDs.PoolSize)
+	r.pool = newPool(s.IDs.PoolSize, retireShare(s.Mix, s.API.OpsMix))
 	var pb [6]byte
 	binary.LittleEndian.PutUint32(pb[:], uint32(r.seed))
 	binary.LittleEndian.PutUint16(pb[4:], uint16(r.seed>>32))

@@ -34,7 +34,7 @@ func newInmemWorker(tb testing.TB, mix map[string]float64) *worker {
 	r.sh, _ = newShape(&s)
 	rnd := rand.New(rand.NewPCG(1, 2))
 	r.pl = newPayloads(&s, rnd)
-	r.pool = newPool(1000)
+	r.pool = newPool(1000, 0)
 	for i := range 100 {
 		r.pool.add("id"+string(rune('a'+i%26)), rnd)
 	}

@@ -106,20 +106,58 @@ func (c *chooser) pick(r *rand.Rand) Op {
 // pool holds the ids of items the run created, for the operations that
 // need an existing item. It is bounded: past its size, a new id replaces a
 // random one, so memory stays flat however long a run creates.
+//
+// A share of the new ids (retire, the deletes expected per create) goes
+// to a separate queue that only deletes take from, so that a delete never
+// retires an item that a read or write in flight is using: such races
+// would show as 404s that are the load tester's doing, not the target's.
+// Only when that queue is empty does a delete take from the shared ids.
 type pool struct {
-	mu   sync.RWMutex
-	ids  []string
-	size int
+	mu     sync.RWMutex
+	ids    []string
+	doomed []string
+	retire float64
+	size   int
 }
 
-func newPool(size int) *pool { return &pool{size: size, ids: make([]string, 0, min(size, 1<<16))} }
+func newPool(size int, retire float64) *pool {
+	return &pool{size: size, retire: retire, ids: make([]string, 0, min(size, 1<<16))}
+}
+
+// retireShare returns the deletes a mix sends per create (at most 1), the
+// share of new ids that the pool keeps for deletes.
+func retireShare(mix, opsMix map[string]float64) float64 {
+	var opsTotal float64
+	for _, w := range opsMix {
+		opsTotal += w
+	}
+	share := func(name string) float64 {
+		w := mix[name]
+		if opsTotal > 0 {
+			w += mix["ops"] * opsMix[name] / opsTotal
+		}
+		return w
+	}
+	del, create := share("delete"), share("create")
+	switch {
+	case del <= 0:
+		return 0
+	case create <= 0:
+		return 0.5
+	}
+	return min(1, del/create)
+}
 
 func (p *pool) add(id string, r *rand.Rand) {
 	p.mu.Lock()
-	if len(p.ids) < p.size {
-		p.ids = append(p.ids, id)
+	into := &p.ids
+	if p.retire > 0 && r.Float64() < p.retire {
+		into = &p.doomed
+	}
+	if len(*into) < p.size {
+		*into = append(*into, id)
 	} else {
-		p.ids[r.IntN(len(p.ids))] = id
+		(*into)[r.IntN(len(*into))] = id
 	}
 	p.mu.Unlock()
 }
@@ -144,13 +182,20 @@ func (p *pool) pick(k *picker) (string, bool) {
 	return id, true
 }
 
-// take removes a uniformly chosen id, as a delete retires it: later picks
-// no longer see it. A read already sent for it may still get a 404.
+// take removes an id for a delete: the oldest kept for deletes, else a
+// uniformly chosen shared one (which a read already sent may then find
+// gone, with a 404).
 func (p *pool) take(r *rand.Rand) (string, bool) {
 	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.doomed) > 0 {
+		id := p.doomed[0]
+		p.doomed[0] = ""
+		p.doomed = p.doomed[1:]
+		return id, true
+	}
 	n := len(p.ids)
 	if n == 0 {
-		p.mu.Unlock()
 		return "", false
 	}
 	i := r.IntN(n)
@@ -158,7 +203,6 @@ func (p *pool) take(r *rand.Rand) (string, bool) {
 	p.ids[i] = p.ids[n-1]
 	p.ids[n-1] = ""
 	p.ids = p.ids[:n-1]
-	p.mu.Unlock()
 	return id, true
 }
 
