@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/surgehq/surge/internal/items"
 )
@@ -293,7 +295,10 @@ func (h *Handler) put(ctx context.Context, key items.Key, body []byte, cond etag
 	// A list of tags (or one that cannot match) is checked against the
 	// current item, and the write is made conditional on that item's Rev
 	// so that nothing slips in between.
-	for range h.writeAttempts {
+	for attempt := range h.writeAttempts {
+		if err := backoff(ctx, attempt); err != nil {
+			return nil, err
+		}
 		cur, err := h.store.Get(ctx, key, items.ReadOptions{Consistent: true})
 		if err != nil {
 			return nil, err
@@ -330,7 +335,10 @@ func (h *Handler) patch(ctx context.Context, key items.Key, body []byte, cond et
 	if err != nil {
 		return nil, err
 	}
-	for range h.writeAttempts {
+	for attempt := range h.writeAttempts {
+		if err := backoff(ctx, attempt); err != nil {
+			return nil, err
+		}
 		cur, err := h.store.Get(ctx, key, items.ReadOptions{Consistent: true})
 		if err != nil {
 			return nil, err
@@ -359,7 +367,10 @@ func (h *Handler) delete(ctx context.Context, key items.Key, cond etags) error {
 	if rev, ok := h.condRev(cond); ok {
 		return h.store.Delete(ctx, key, items.Condition{IfRev: rev})
 	}
-	for range h.writeAttempts {
+	for attempt := range h.writeAttempts {
+		if err := backoff(ctx, attempt); err != nil {
+			return err
+		}
 		cur, err := h.store.Get(ctx, key, items.ReadOptions{Consistent: true})
 		if err != nil {
 			return err
@@ -384,4 +395,24 @@ func errPrecondition() error {
 // concurrent writers: retrying later is the remedy.
 func errContention() error {
 	return &items.Error{Code: items.EUNAVAILABLE, Message: "The item is changing too often to be written now; retry.", RetryAfter: 1}
+}
+
+// backoff pauses before a retry of a read-modify-write that lost a race
+// (attempt 0 is the first try and does not wait): a random time up to
+// 1 ms, doubling with each attempt up to 64 ms ("full jitter"), so that
+// writers contending for one item spread out instead of colliding again
+// in lockstep. It returns ctx's error if ctx ends first.
+func backoff(ctx context.Context, attempt int) error {
+	if attempt == 0 {
+		return nil
+	}
+	ceiling := time.Millisecond << min(attempt-1, 6)
+	t := time.NewTimer(rand.N(ceiling))
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

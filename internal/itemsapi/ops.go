@@ -377,7 +377,10 @@ func (h *Handler) opsCreate(ctx context.Context, tenant string, payload []byte) 
 		return nil, err
 	}
 	key := items.Key{Tenant: tenant, ID: b.ID}
-	for range h.writeAttempts {
+	for attempt := range h.writeAttempts {
+		if err := backoff(ctx, attempt); err != nil {
+			return nil, err
+		}
 		_, err := h.store.Create(ctx, key, b.Attrs, nil)
 		if items.ErrorCode(err) != items.ECONFLICT {
 			return emptyPayload, err
@@ -551,7 +554,10 @@ func (h *Handler) opsUpdate(ctx context.Context, tenant string, payload []byte) 
 			return nil, err
 		}
 	}
-	for range h.writeAttempts {
+	for attempt := range h.writeAttempts {
+		if err := backoff(ctx, attempt); err != nil {
+			return nil, err
+		}
 		var it *items.Item
 		cur, err := h.store.Get(ctx, key, items.ReadOptions{Consistent: true})
 		switch {
