@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/go-json-experiment/json/jsontext"
@@ -13,8 +14,9 @@ import (
 // Attributes are an item's client attributes: a JSON object in canonical
 // form, that is compact, with numbers normalized (see NormalizeNumber),
 // no duplicate or empty names, valid UTF-8, at most MaxDepth levels deep,
-// and without the server-managed names. Members keep the order the client
-// sent them in. The zero value is the empty object.
+// and without the server-managed names, with every object's members in
+// name order (byte order), as DynamoDB keeps map members. The zero value is
+// the empty object.
 type Attributes []byte
 
 // MaxDepth is the deepest nesting of arrays and objects an item may have,
@@ -134,6 +136,7 @@ func canonicalObject(data []byte, skip func(string, *jsontext.Decoder) (bool, er
 	dst := make([]byte, 0, len(data))
 	dst = append(dst, '{')
 	first := true
+	var ms spans
 	for d.PeekKind() != '}' {
 		tok, err := d.ReadToken()
 		if err != nil {
@@ -156,6 +159,7 @@ func canonicalObject(data []byte, skip func(string, *jsontext.Decoder) (bool, er
 			dst = append(dst, ',')
 		}
 		first = false
+		start := len(dst)
 		if dst, err = jsontext.AppendQuote(dst, name); err != nil {
 			return nil, jsonError(err)
 		}
@@ -163,10 +167,12 @@ func canonicalObject(data []byte, skip func(string, *jsontext.Decoder) (bool, er
 		if dst, err = canonicalValue(dst, d, 2); err != nil {
 			return nil, jsonError(err)
 		}
+		ms = append(ms, span{name, start, len(dst)})
 	}
 	if _, err := d.ReadToken(); err != nil {
 		return nil, jsonError(err)
 	}
+	dst = ms.sort(dst, 1)
 	if _, err := d.ReadToken(); err != io.EOF {
 		return nil, Errorf(EINVALID, "The body must hold one JSON value.")
 	}
@@ -190,16 +196,20 @@ func canonicalValue(dst []byte, d *jsontext.Decoder, depth int) ([]byte, error) 
 			closing = ']'
 		}
 		dst = append(dst, byte(open.Kind()))
+		from := len(dst)
+		var ms spans
 		for i := 0; d.PeekKind() != closing; i++ {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
+			start := len(dst)
+			var name string
 			if isObject {
 				tok, err := d.ReadToken()
 				if err != nil {
 					return nil, err
 				}
-				name := tok.String()
+				name = tok.String()
 				if name == "" {
 					return nil, Errorf(EINVALID, "An attribute name must not be empty.")
 				}
@@ -211,10 +221,14 @@ func canonicalValue(dst []byte, d *jsontext.Decoder, depth int) ([]byte, error) 
 			if dst, err = canonicalValue(dst, d, depth+1); err != nil {
 				return nil, err
 			}
+			if isObject {
+				ms = append(ms, span{name, start, len(dst)})
+			}
 		}
 		if _, err := d.ReadToken(); err != nil {
 			return nil, err
 		}
+		dst = ms.sort(dst, from)
 		return append(dst, byte(closing)), nil
 	case '0':
 		tok, err := d.ReadToken()
@@ -247,6 +261,37 @@ func canonicalValue(dst []byte, d *jsontext.Decoder, depth int) ([]byte, error) 
 		}
 		return append(dst, v...), nil
 	}
+}
+
+// span is where one member of an object being canonicalized sits in the
+// output, and its name.
+type span struct {
+	name       string
+	start, end int
+}
+
+// spans are an object's members in the order they were written.
+type spans []span
+
+// sort puts the members written at dst[from:] (separated by commas) in
+// name order, the order DynamoDB returns map members in, so that every
+// backend answers with the same bytes. Members already in order, the
+// common case, cost one pass.
+func (ms spans) sort(dst []byte, from int) []byte {
+	if slices.IsSortedFunc(ms, func(a, b span) int { return strings.Compare(a.name, b.name) }) {
+		return dst
+	}
+	old := slices.Clone(dst[from:])
+	sorted := slices.Clone(ms)
+	slices.SortFunc(sorted, func(a, b span) int { return strings.Compare(a.name, b.name) })
+	dst = dst[:from]
+	for i, m := range sorted {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, old[m.start-from:m.end-from]...)
+	}
+	return dst
 }
 
 // jsonError turns a decoding error into an EINVALID *Error that names the

@@ -14,7 +14,7 @@ func TestParseBody(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := `{"name":"aA","n":15,"big":12345678901234567890,"nested":{"k":[1,2,{"z":null}]}}`
+		want := `{"big":12345678901234567890,"n":15,"name":"aA","nested":{"k":[1,2,{"z":null}]}}`
 		if got := string(b.Attrs); got != want {
 			t.Errorf("got %s, want %s", got, want)
 		}
@@ -52,6 +52,18 @@ func TestParseBody(t *testing.T) {
 			}
 		})
 	}
+	t.Run("NameOrder", func(t *testing.T) {
+		// Every object's members come out in byte order of their names,
+		// arrays keep theirs.
+		b, err := items.ParseBody([]byte(`{"b":{"z":1,"Z":2,"é":3,"a":[{"y":1,"x":2},3,1]},"a":"\u0062","A":null}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := `{"A":null,"a":"b","b":{"Z":2,"a":[{"x":2,"y":1},3,1],"z":1,"é":3}}`
+		if got := string(b.Attrs); got != want {
+			t.Errorf("got %s, want %s", got, want)
+		}
+	})
 	t.Run("DepthLimit", func(t *testing.T) {
 		// The item is level 1; 31 more levels are allowed.
 		ok := `{"a":` + strings.Repeat("[", 31) + strings.Repeat("]", 31) + `}`
@@ -76,7 +88,8 @@ func TestMergePatch(t *testing.T) {
 		{`{"a":"c"}`, `{"a":["b"]}`, `{"a":["b"]}`},
 		{`{"a":{"b":"c"}}`, `{"a":{"b":"d","c":null}}`, `{"a":{"b":"d"}}`},
 		{`{"a":[{"b":"c"}]}`, `{"a":[1]}`, `{"a":[1]}`},
-		{`{"e":null}`, `{"a":1}`, `{"e":null,"a":1}`},
+		{`{"e":null}`, `{"a":1}`, `{"a":1,"e":null}`},
+		{`{"b":1,"d":{"x":1,"z":2}}`, `{"c":3,"d":{"y":0,"a":[{"q":1,"p":2}]}}`, `{"b":1,"c":3,"d":{"a":[{"p":2,"q":1}],"x":1,"y":0,"z":2}}`},
 		{`{}`, `{"a":{"bb":{"ccc":null}}}`, `{"a":{"bb":{}}}`},
 		{`{"n":1}`, `{"n":1.50,"id":"ignored","version":7}`, `{"n":1.5}`},
 	}

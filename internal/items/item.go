@@ -63,7 +63,7 @@ func (it *Item) ETag() string { return `"` + it.Rev + `"` }
 func (it *Item) Size() int { return len(it.AppendJSON(nil)) }
 
 // AppendJSON appends the item's JSON form to dst: the server-managed
-// attributes first, then the client's in their stored order.
+// attributes first, then the client's in name order.
 func (it *Item) AppendJSON(dst []byte) []byte {
 	dst = append(dst, `{"id":`...)
 	dst = strconv.AppendQuote(dst, it.ID) // ids are ASCII from a safe set

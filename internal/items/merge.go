@@ -2,14 +2,16 @@ package items
 
 import (
 	"bytes"
+	"slices"
+	"strings"
 
 	"github.com/go-json-experiment/json/jsontext"
 )
 
 // MergePatch applies a JSON Merge Patch (RFC 7396) to an item's attributes
 // and returns the result. The patch must be a JSON object (an item stays an
-// object); its top-level server-managed members are ignored. Members keep
-// their order: replaced ones stay in place, added ones come last. Errors
+// object); its top-level server-managed members are ignored. The result is
+// canonical, its members in name order. Errors
 // are EINVALID *Errors.
 func MergePatch(target Attributes, patch []byte) (Attributes, error) {
 	p, err := ParseBody(patch)
@@ -76,6 +78,7 @@ func mergeObjects(target, patch jsontext.Value) ([]byte, error) {
 			tm = append(tm, p)
 		}
 	}
+	slices.SortFunc(tm, func(a, b member) int { return strings.Compare(a.name, b.name) })
 	var b bytes.Buffer
 	b.Grow(len(target) + len(patch))
 	b.WriteByte('{')
