@@ -36,6 +36,7 @@ type serveConfig struct {
 	cacheControl    string
 	shutdownTimeout time.Duration
 	accessLog       bool
+	functions       functionsConfig
 }
 
 func newServeCommand(r *root) *ff.Command {
@@ -50,6 +51,7 @@ func newServeCommand(r *root) *ff.Command {
 	fs.StringVar(&c.cacheControl, 0, "cache-control", "no-cache", "Cache-Control header of GET /items/{id} responses")
 	fs.DurationVar(&c.shutdownTimeout, 0, "shutdown-timeout", 10*time.Second, "how long a shutdown waits for requests in flight")
 	fs.BoolVarDefault(&c.accessLog, 0, "access-log", true, "log one line per request")
+	c.functions.register(fs)
 	return &ff.Command{
 		Name:      "serve",
 		Usage:     "surge serve [FLAGS]",
@@ -57,7 +59,12 @@ func newServeCommand(r *root) *ff.Command {
 		LongHelp: "Serves the items API (see API.md) on --addr, storing in SQLite under --data\n" +
 			"unless --store names another store. SIGINT or SIGTERM stops it gracefully:\n" +
 			"it stops accepting, finishes requests in flight (up to --shutdown-timeout),\n" +
-			"and closes the store.",
+			"and closes the store.\n\n" +
+			"With --functions the API is served by a pool of function processes (`surge\n" +
+			"function`, or --function-command) behind the gateway, as AWS Lambda runs the\n" +
+			"function: cold starts, reserved and provisioned concurrency, idle reclaim, CPU\n" +
+			"by memory size; and Lambda's Invoke API answers on --addr at\n" +
+			"POST /2015-03-31/functions/{name}/invocations.",
 		Flags: fs,
 		Exec: func(ctx context.Context, args []string) error {
 			if len(args) > 0 {
@@ -79,6 +86,7 @@ type server struct {
 	cfg   *serveConfig
 	log   *slog.Logger
 	store items.Store
+	fns   *functions // with --functions
 	api   *http.Server
 	admin *http.Server
 	ln    net.Listener
@@ -94,9 +102,10 @@ func (c *serveConfig) open(ctx context.Context, log *slog.Logger) (s *server, er
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	s = &server{cfg: c, log: log}
+	opened := s // the error returns below set s to nil
 	defer func() {
 		if err != nil {
-			s.close()
+			opened.close()
 		}
 	}()
 	st, err := openStore(ctx, c, log, reg)
@@ -136,8 +145,19 @@ func (c *serveConfig) open(ctx context.Context, log *slog.Logger) (s *server, er
 		gateway.Metrics(gateway.NewHTTPMetrics(reg)),
 		gateway.Recover(log, itemsapi.WriteError),
 	)
+	var handler http.Handler = api
+	if c.functions.Enabled {
+		if s.fns, err = startFunctions(ctx, c, log, reg); err != nil {
+			return nil, err
+		}
+		handler = s.fns.integration
+	}
+	handler = gateway.Chain(handler, mws...)
+	if s.fns != nil {
+		handler = s.fns.mount(handler)
+	}
 	s.api = &http.Server{
-		Handler:           gateway.Chain(api, mws...),
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -198,6 +218,9 @@ func (s *server) run(ctx context.Context) error {
 	if s.admin != nil {
 		_ = s.admin.Close()
 	}
+	if ferr := s.fns.close(); ferr != nil {
+		err = errors.Join(err, fmt.Errorf("stop functions: %w", ferr))
+	}
 	if cerr := s.store.Close(); cerr != nil {
 		err = errors.Join(err, fmt.Errorf("close store: %w", cerr))
 	}
@@ -213,6 +236,7 @@ func (s *server) close() {
 	if s.aln != nil {
 		_ = s.aln.Close()
 	}
+	_ = s.fns.close()
 	if s.store != nil {
 		_ = s.store.Close()
 	}
