@@ -51,8 +51,12 @@ type instance struct {
 	initErr   *initError
 	initDur   time.Duration
 
-	inbox    chan *invocation // the next invocation; capacity 1
-	stop     chan struct{}    // closed when the instance is being stopped
+	// pending is an invocation given to the instance before its runtime
+	// asked for it; waiter is the runtime's /next waiting for one. At most
+	// one is set. Guarded by p.mu.
+	pending  *invocation
+	waiter   *waiter
+	stop     chan struct{} // closed when the instance is being stopped
 	stopOnce sync.Once
 	exited   chan struct{} // closed when gone
 
@@ -62,6 +66,14 @@ type instance struct {
 	srv     *http.Server
 	slot    *slot
 	out     *outputLog
+}
+
+// waiter is a /next request waiting for an event. Whoever takes it from
+// the instance writes the event to w, then closes done; until done, the
+// handler does not return, so w stays usable.
+type waiter struct {
+	w    http.ResponseWriter
+	done chan struct{}
 }
 
 // initError is what an instance's init failed with, as a function error.
@@ -87,6 +99,10 @@ type invocation struct {
 
 	done     chan *Result // capacity 1
 	finished atomic.Bool
+	// onResult is InvokeOptions.OnResult; callback is 0 until either
+	// complete claims it (1) to call onResult, or the caller gives up (2).
+	onResult func(*Result)
+	callback atomic.Int32
 }
 
 // setInitError records why the instance's init failed.
@@ -248,7 +264,7 @@ func runtimeError(w http.ResponseWriter, status int, typ, msg string) {
 // next is GET /runtime/invocation/next: the runtime is ready for an
 // event. Its first call ends the init. Then it waits for the next event.
 // (An instance is free for the next invocation as soon as it answers one:
-// an invocation given to it before it asks waits in its inbox.)
+// an invocation given to it before it asks waits as pending.)
 func (in *instance) next(w http.ResponseWriter, r *http.Request) {
 	p := in.p
 	var stop bool
@@ -264,7 +280,7 @@ func (in *instance) next(w http.ResponseWriter, r *http.Request) {
 			p.provFail = 0
 		}
 		if in.holds {
-			in.state = stBusy // a cold start: its invocation is in the inbox
+			in.state = stBusy // a cold start: its invocation is pending
 		} else {
 			stop = p.toIdle(in)
 		}
@@ -287,22 +303,69 @@ func (in *instance) next(w http.ResponseWriter, r *http.Request) {
 	default:
 		stop = true
 	}
+	var inv *invocation
+	var wt *waiter
+	if !stop {
+		if inv = in.pending; inv != nil {
+			in.pending = nil
+		} else {
+			wt = &waiter{w: w, done: make(chan struct{})}
+			in.waiter = wt
+		}
+	}
 	p.mu.Unlock()
 	if unanswered != nil {
 		in.complete(unanswered, in.errorResult(unanswered, "Runtime.InvalidResponse",
 			fmt.Sprintf("RequestId: %s Error: the runtime asked for the next event without a response", unanswered.id)))
 	}
-	if stop {
+	switch {
+	case stop:
 		p.kill(in, stopScaleIn)
 		panic(http.ErrAbortHandler) // no event: hang up
+	case inv != nil:
+		in.dispatch(w, inv)
+		return
 	}
 	select {
-	case inv := <-in.inbox:
-		in.dispatch(w, inv)
+	case <-wt.done:
+		return
 	case <-in.stop:
-		panic(http.ErrAbortHandler) // no event: hang up
 	case <-r.Context().Done():
 	}
+	p.mu.Lock()
+	mine := in.waiter == wt
+	if mine {
+		in.waiter = nil
+	}
+	p.mu.Unlock()
+	if !mine {
+		<-wt.done // an event is being written to w: let it be
+		return
+	}
+	panic(http.ErrAbortHandler) // no event: hang up
+}
+
+// deliver gives inv to in: to its runtime's waiting /next at once, from
+// this goroutine (which saves the handler's wake-up on the way), else as
+// pending for its next /next. An instance that is gone fails it.
+func (in *instance) deliver(inv *invocation) {
+	p := in.p
+	p.mu.Lock()
+	if in.state == stDead {
+		p.mu.Unlock()
+		in.complete(inv, in.errorResult(inv, "Runtime.ExitError", fmt.Sprintf("RequestId: %s Error: Runtime exited", inv.id)))
+		return
+	}
+	wt := in.waiter
+	in.waiter = nil
+	if wt == nil {
+		in.pending = inv
+		p.mu.Unlock()
+		return
+	}
+	p.mu.Unlock()
+	in.dispatch(wt.w, inv)
+	close(wt.done)
 }
 
 // dispatch gives inv to the runtime as the answer to its /next.
@@ -330,6 +393,9 @@ func (in *instance) dispatch(w http.ResponseWriter, inv *invocation) {
 	h["Content-Length"] = []string{strconv.Itoa(len(inv.payload))}
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(inv.payload)
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush() // now, not when the handler returns
+	}
 }
 
 // timedOut ends an invocation at its deadline: Lambda's Task timed out.
@@ -508,6 +574,9 @@ func (in *instance) complete(inv *invocation, res *Result) {
 			res.Log = tail4K(b.Bytes())
 		}
 		p.cfg.Log.Debug(report, "function", p.cfg.Name, "instance", in.name)
+	}
+	if inv.onResult != nil && inv.callback.CompareAndSwap(0, 1) {
+		inv.onResult(res)
 	}
 	inv.done <- res
 	if p.m != nil {

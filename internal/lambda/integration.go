@@ -139,34 +139,44 @@ func (g *Integration) invoke(w http.ResponseWriter, r *http.Request) {
 	}
 	ictx, cancel := context.WithTimeout(ctx, g.opt.Timeout)
 	defer cancel()
-	res, err := g.pool.Invoke(ictx, payload, InvokeOptions{TraceID: r.Header.Get("X-Amzn-Trace-Id")})
+	// The answer is written as soon as the function's response arrives,
+	// on the goroutine that read it, while this one waits in Invoke.
+	written := false
+	res, err := g.pool.Invoke(ictx, payload, InvokeOptions{TraceID: r.Header.Get("X-Amzn-Trace-Id"),
+		OnResult: func(res *Result) {
+			written = true
+			g.answer(w, r, start, res)
+		}})
 	var throttle *ThrottleError
 	var tooLarge *TooLargeError
 	switch {
 	case err == nil:
+		if !written {
+			g.answer(w, r, start, res)
+		}
 	case errors.As(err, &throttle):
 		if g.opt.ThrottleStatus == http.StatusInternalServerError {
 			writeError(w, http.StatusInternalServerError, items.EINTERNAL, "Internal error.", 0)
 			return
 		}
 		writeError(w, http.StatusTooManyRequests, items.ETHROTTLED, "Too Many Requests", int(throttle.RetryAfter/time.Second))
-		return
 	case errors.As(err, &tooLarge):
 		writeError(w, http.StatusRequestEntityTooLarge, items.ETOOLARGE, "The request is over Lambda's payload limit.", 0)
-		return
 	case ctx.Err() != nil:
-		return // the client is gone
+		// The client is gone.
 	case errors.Is(err, context.DeadlineExceeded):
 		writeError(w, http.StatusGatewayTimeout, CodeGatewayTimeout, "Endpoint request timed out", 0)
-		return
 	default: // closed
 		writeError(w, http.StatusServiceUnavailable, items.EUNAVAILABLE, "The function is shutting down.", 1)
-		return
 	}
+}
+
+// answer writes the client's answer to a completed invocation.
+func (g *Integration) answer(w http.ResponseWriter, r *http.Request, start time.Time, res *Result) {
 	if res.Cold {
 		w.Header().Set("X-Cold-Start", "true")
 	}
-	rec := timing.FromContext(ctx)
+	rec := timing.FromContext(r.Context())
 	if res.FunctionError != "" {
 		g.pool.cfg.Log.Warn("function error", "function", g.pool.cfg.Name, "request_id", res.RequestID,
 			"error_type", res.ErrorType, "error", string(clipBytes(res.Payload, 512)))

@@ -187,6 +187,12 @@ type InvokeOptions struct {
 	Qualifier string
 	// Tail asks for the last 4 KB of the instance's log (LogType Tail).
 	Tail bool
+	// OnResult, when set, is called with the result as soon as it is
+	// known, on the goroutine that learned it (the Runtime API's), before
+	// Invoke returns it; not at all when Invoke returns ctx's error. It
+	// saves the caller a wake-up on the way back: the integration writes
+	// its answer from it. It must not block.
+	OnResult func(*Result)
 }
 
 // Result is a completed invocation: the function's response, or its
@@ -270,18 +276,21 @@ func (p *Pool) Invoke(ctx context.Context, payload []byte, opt InvokeOptions) (*
 			return <-inv.done, nil
 		}
 	}
-	in.inbox <- inv // never blocks: the instance is this invocation's alone
+	in.deliver(inv)
 	select {
 	case res := <-inv.done:
 		return res, nil
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		if inv.onResult == nil || inv.callback.CompareAndSwap(0, 2) {
+			return nil, ctx.Err()
+		}
+		return <-inv.done, nil // OnResult is running: it has the result
 	}
 }
 
 func (p *Pool) newInvocation(payload []byte, opt *InvokeOptions) *invocation {
 	inv := &invocation{id: opt.RequestID, payload: payload, trace: opt.TraceID, clientContext: opt.ClientContext,
-		arn: p.arn, tail: opt.Tail, done: make(chan *Result, 1)}
+		arn: p.arn, tail: opt.Tail, done: make(chan *Result, 1), onResult: opt.OnResult}
 	if inv.id == "" {
 		inv.id = uuid.NewString()
 	}
@@ -387,7 +396,7 @@ func (p *Pool) markProv() {
 func (p *Pool) newInstance(prov bool) *instance {
 	n := p.seq.Add(1)
 	in := &instance{p: p, n: n, name: fmt.Sprintf("%s-%d", p.cfg.Name, n), prov: prov, state: stInit,
-		inbox: make(chan *invocation, 1), stop: make(chan struct{}), exited: make(chan struct{}), out: &outputLog{}}
+		stop: make(chan struct{}), exited: make(chan struct{}), out: &outputLog{}}
 	p.live[in] = struct{}{}
 	p.wg.Add(1) // done by gone
 	p.initing++
@@ -477,6 +486,8 @@ func (p *Pool) gone(in *instance, exitErr error) {
 		fail = in.cur
 	}
 	in.cur = nil
+	pending := in.pending
+	in.pending = nil
 	initErr := in.initErr
 	stopping := prev == stStopping || p.closed
 	p.signal()
@@ -504,10 +515,8 @@ func (p *Pool) gone(in *instance, exitErr error) {
 		}
 	}
 	// An invocation given to the instance that it never asked for.
-	select {
-	case inv := <-in.inbox:
-		in.complete(inv, in.errorResult(inv, "Runtime.ExitError", fmt.Sprintf("RequestId: %s Error: Runtime exited with error: %s", inv.id, why)))
-	default:
+	if pending != nil {
+		in.complete(pending, in.errorResult(pending, "Runtime.ExitError", fmt.Sprintf("RequestId: %s Error: Runtime exited with error: %s", pending.id, why)))
 	}
 	switch {
 	case !ready && !stopping:
