@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -70,7 +71,10 @@ func New(cfg Config) (*Pool, error) {
 	if errs := cfg.Validate(); len(errs) > 0 {
 		return nil, fmt.Errorf("lambda: function %s: %w", cfg.Name, errors.Join(errs...))
 	}
-	exe := cfg.Command[0]
+	exe, err := exec.LookPath(cfg.Command[0])
+	if err != nil {
+		return nil, fmt.Errorf("lambda: function %s: %w", cfg.Name, err)
+	}
 	dir := cfg.Dir
 	if dir == "" {
 		dir = filepath.Dir(exe)
