@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -20,6 +23,7 @@ type Adapter struct {
 	h          http.Handler
 	opt        RequestOptions
 	writeError func(http.ResponseWriter, error)
+	direct     func(ctx context.Context, payload []byte) ([]byte, error)
 	pool       sync.Pool
 }
 
@@ -42,6 +46,13 @@ func WithKeepStage(on bool) Option { return func(a *Adapter) { a.opt.KeepStage =
 // {"code","message"} with 400, 403 or 500.
 func WithErrorWriter(fn func(http.ResponseWriter, error)) Option {
 	return func(a *Adapter) { a.writeError = fn }
+}
+
+// WithDirect sets how Invoke answers a payload that is no HTTP event: a
+// direct invocation with an application's own event. Without it, such a
+// payload is an error.
+func WithDirect(fn func(ctx context.Context, payload []byte) ([]byte, error)) Option {
+	return func(a *Adapter) { a.direct = fn }
 }
 
 // New returns an Adapter serving events with h.
@@ -81,6 +92,63 @@ func (a *Adapter) ServeFunctionURL(ctx context.Context, ev *events.LambdaFunctio
 	defer a.pool.Put(w)
 	a.serve(w, func() (*http.Request, error) { return RequestFromFunctionURL(ctx, ev) })
 	return w.FunctionURL()
+}
+
+// Invoke answers a raw Lambda payload, as aws-lambda-go's lambda.Handler
+// does (so an Adapter can be passed to lambda.Start): the payload is
+// inspected once (Detect) and decoded as the event it is, served, and the
+// response event returned as JSON. A v2-shaped event that came through a
+// function URL (its domain is *.lambda-url.*) is answered as one. A payload
+// of no known kind goes to the WithDirect function. The error is a
+// function error, which the runtime reports and API Gateway answers with
+// 502: a payload of a detected kind that does not decode, or one of no
+// kind without WithDirect.
+func (a *Adapter) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	switch Detect(payload) {
+	case KindV1:
+		var ev events.APIGatewayProxyRequest
+		if err := json.Unmarshal(payload, &ev); err != nil {
+			return nil, fmt.Errorf("apigw: decode REST API event: %w", err)
+		}
+		return json.Marshal(a.ServeV1(ctx, &ev))
+	case KindV2:
+		var ev events.APIGatewayV2HTTPRequest
+		if err := json.Unmarshal(payload, &ev); err != nil {
+			return nil, fmt.Errorf("apigw: decode HTTP API event: %w", err)
+		}
+		if IsFunctionURL(&ev) {
+			return json.Marshal(a.ServeFunctionURL(ctx, FunctionURLEvent(&ev)))
+		}
+		return json.Marshal(a.ServeV2(ctx, &ev))
+	}
+	if a.direct == nil {
+		return nil, errors.New("apigw: the payload is not an API Gateway or function URL event")
+	}
+	return a.direct(ctx, payload)
+}
+
+// IsFunctionURL tells a function URL event, decoded as the HTTP API event
+// whose shape it shares, by the domain it came through.
+func IsFunctionURL(ev *events.APIGatewayV2HTTPRequest) bool {
+	return strings.Contains(ev.RequestContext.DomainName, ".lambda-url.")
+}
+
+// FunctionURLEvent re-types a function URL event that was decoded as an
+// HTTP API one. A function URL has no Lambda authorizer, so nothing that
+// could carry a tenant is copied.
+func FunctionURLEvent(ev *events.APIGatewayV2HTTPRequest) *events.LambdaFunctionURLRequest {
+	rc := &ev.RequestContext
+	out := &events.LambdaFunctionURLRequest{
+		Version: ev.Version, RawPath: ev.RawPath, RawQueryString: ev.RawQueryString,
+		Cookies: ev.Cookies, Headers: ev.Headers, QueryStringParameters: ev.QueryStringParameters,
+		Body: ev.Body, IsBase64Encoded: ev.IsBase64Encoded,
+	}
+	out.RequestContext = events.LambdaFunctionURLRequestContext{
+		AccountID: rc.AccountID, RequestID: rc.RequestID, APIID: rc.APIID,
+		DomainName: rc.DomainName, DomainPrefix: rc.DomainPrefix, Time: rc.Time, TimeEpoch: rc.TimeEpoch,
+		HTTP: events.LambdaFunctionURLRequestContextHTTPDescription(rc.HTTP),
+	}
+	return out
 }
 
 func (a *Adapter) get(method string) *ResponseWriter {

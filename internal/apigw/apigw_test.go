@@ -462,3 +462,74 @@ func TestDetect(t *testing.T) {
 		}
 	}
 }
+
+func TestInvoke(t *testing.T) {
+	var got seen
+	h := recorder(&got, nil, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Add("Set-Cookie", "a=1")
+		w.Header().Add("Set-Cookie", "b=2")
+		w.Write([]byte(`{"ok":true}`))
+	})
+	ctx := context.Background()
+	read := func(name string) []byte {
+		b, err := os.ReadFile("testdata/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	t.Run("Kinds", func(t *testing.T) {
+		a := apigw.New(h)
+		for _, c := range []struct {
+			fixture string
+			kind    apigw.Kind
+			// v1 answers have multiValueHeaders (Set-Cookie among them);
+			// v2 and function URL answers have cookies instead.
+			v1 bool
+		}{
+			{"aws-apigw-v1-request.json", apigw.KindV1, true},
+			{"aws-apigw-v2-request.json", apigw.KindV2, false},
+			{"aws-function-url-request.json", apigw.KindFunctionURL, false},
+		} {
+			out, err := a.Invoke(ctx, read(c.fixture))
+			if err != nil {
+				t.Fatalf("%s: %v", c.fixture, err)
+			}
+			var resp map[string]any
+			if err := json.Unmarshal(out, &resp); err != nil {
+				t.Fatalf("%s: %s: %v", c.fixture, out, err)
+			}
+			if got.Info.Kind != c.kind || resp["statusCode"] != float64(200) || resp["body"] != `{"ok":true}` {
+				t.Errorf("%s: served as %v, answered %s", c.fixture, got.Info.Kind, out)
+			}
+			multi := resp["multiValueHeaders"] != nil
+			cookies, _ := resp["cookies"].([]any)
+			if c.v1 != multi || (!c.v1 && len(cookies) != 2) {
+				t.Errorf("%s: got %s, want the %v response shape", c.fixture, out, c.kind)
+			}
+		}
+	})
+	t.Run("Direct", func(t *testing.T) {
+		if _, err := apigw.New(h).Invoke(ctx, []byte(`{"operation":"ping"}`)); err == nil {
+			t.Error("a direct payload without WithDirect: got no error")
+		}
+		var direct []byte
+		a := apigw.New(h, apigw.WithDirect(func(_ context.Context, p []byte) ([]byte, error) {
+			direct = p
+			return []byte(`"pong"`), nil
+		}))
+		out, err := a.Invoke(ctx, []byte(`{"operation":"ping"}`))
+		if err != nil || string(out) != `"pong"` || string(direct) != `{"operation":"ping"}` {
+			t.Errorf("got %s, %v (direct saw %s)", out, err, direct)
+		}
+	})
+	t.Run("DecodeErrors", func(t *testing.T) {
+		a := apigw.New(h)
+		for _, p := range []string{`{"httpMethod":"GET","headers":5}`, `{"version":"2.0","rawPath":"/","cookies":"x"}`} {
+			if _, err := a.Invoke(ctx, []byte(p)); err == nil {
+				t.Errorf("%s: got no error", p)
+			}
+		}
+	})
+}

@@ -12,7 +12,10 @@
 //
 // and a ResponseWriter that buffers the handler's answer and renders it as
 // the matching response event (V1, V2, FunctionURL). Adapter joins the
-// two for each kind. The reverse direction, for a gateway in front of
+// two for each kind, and its Invoke answers a raw Lambda payload of any
+// kind (it is an aws-lambda-go lambda.Handler), leaving other payloads,
+// such as direct invocations, to a function of the caller's. The reverse
+// direction, for a gateway in front of
 // functions, is NewV1Event (an *http.Request into a REST v1 proxy event)
 // and WriteV1Response (a v1 response event onto an http.ResponseWriter).
 //

@@ -18,16 +18,13 @@ package function
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
-	"strings"
 	"sync/atomic"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/google/uuid"
 
@@ -37,9 +34,10 @@ import (
 	"github.com/surgehq/surge/internal/timing"
 )
 
-// Function is the Lambda function: it implements lambda.Handler, so the
-// runtime hands it each event's raw payload and sends back what it
-// returns, with no reflection and no second JSON pass.
+// Function is the Lambda function. It implements lambda.Handler, so the
+// runtime hands it each event's raw payload, which the adapter inspects
+// before decoding it as the event it is, and sends back the bytes it
+// returns.
 type Function struct {
 	cfg     *Config
 	log     *slog.Logger
@@ -81,77 +79,46 @@ func New(cfg *Config, store items.Store, log *slog.Logger) *Function {
 func (f *Function) serve(h http.Handler) *apigw.Adapter {
 	return apigw.New(timing.Middleware(f.access(f.recover(h))),
 		apigw.WithAPIKeyTenant(f.cfg.APIKeyTenant),
-		apigw.WithErrorWriter(itemsapi.WriteError))
+		apigw.WithErrorWriter(itemsapi.WriteError),
+		apigw.WithDirect(f.direct))
 }
 
 type coldKey struct{}
 
-// Invoke implements lambda.Handler. The payload is inspected once to pick
-// its kind: an API Gateway REST (v1) event, an HTTP API (v2) or function
-// URL event, or else a direct invocation with the original function's
-// event {"operation", "tableName", "payload"}, answered as the original
-// answered it. An error return is a function error (API Gateway answers
-// 502): only for a payload of a detected kind that does not decode.
+// Invoke implements lambda.Handler: the adapter inspects the payload once
+// to pick its kind (a REST API event, an HTTP API or function URL event,
+// or else a direct invocation with the original function's event
+// {"operation", "tableName", "payload"}, answered as the original answered
+// it). The first invocation of an instance that was not provisioned is
+// its cold start.
 func (f *Function) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
-	cold := !f.warm.Swap(true) && !f.cfg.Provisioned
-	if cold {
+	if !f.warm.Swap(true) && !f.cfg.Provisioned {
 		ctx = context.WithValue(ctx, coldKey{}, true)
 	}
-	switch apigw.Detect(payload) {
-	case apigw.KindV1:
-		var ev events.APIGatewayProxyRequest
-		if err := json.Unmarshal(payload, &ev); err != nil {
-			return nil, fmt.Errorf("decode API Gateway REST event: %w", err)
-		}
-		return json.Marshal(f.adapter.ServeV1(ctx, &ev))
-	case apigw.KindV2:
-		var ev events.APIGatewayV2HTTPRequest
-		if err := json.Unmarshal(payload, &ev); err != nil {
-			return nil, fmt.Errorf("decode API Gateway HTTP API event: %w", err)
-		}
-		if isFunctionURL(&ev) {
-			return json.Marshal(f.adapter.ServeFunctionURL(ctx, functionURLEvent(&ev)))
-		}
-		return json.Marshal(f.adapter.ServeV2(ctx, &ev))
-	}
-	return f.direct(ctx, payload, cold), nil
+	return f.adapter.Invoke(ctx, payload)
 }
 
 // direct answers a direct invocation through itemsapi's dispatcher,
 // exactly as the original function's return value.
-func (f *Function) direct(ctx context.Context, payload []byte, cold bool) []byte {
+func (f *Function) direct(ctx context.Context, payload []byte) (out []byte, err error) {
+	defer func() {
+		// As for HTTP events: a panic is logged and fails this invocation
+		// only (a function error), not the instance.
+		if v := recover(); v != nil {
+			f.log.Error("panic", "aws_request_id", awsRequestID(ctx), "kind", "direct",
+				"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			out, err = nil, fmt.Errorf("internal error")
+		}
+	}()
 	start := time.Now()
+	cold, _ := ctx.Value(coldKey{}).(bool)
 	res := f.api.Dispatch(ctx, f.cfg.DirectTenant, payload)
 	if res.Err != nil {
 		f.log.Error("direct invocation failed", "aws_request_id", awsRequestID(ctx), "err", res.Err)
 	}
 	f.log.Info("invocation", "aws_request_id", awsRequestID(ctx), "kind", "direct",
 		"status", res.Status, "cold_start", cold, "duration_ms", ms(time.Since(start)))
-	return res.AppendLambdaJSON(make([]byte, 0, 64+len(res.Body)))
-}
-
-// isFunctionURL tells a function URL event from an HTTP API one: they
-// share a shape, and differ in the domain they came through.
-func isFunctionURL(ev *events.APIGatewayV2HTTPRequest) bool {
-	return strings.Contains(ev.RequestContext.DomainName, ".lambda-url.")
-}
-
-// functionURLEvent re-types a function URL event that was decoded as an
-// HTTP API one. A function URL has no Lambda authorizer, so nothing that
-// could carry a tenant is copied.
-func functionURLEvent(ev *events.APIGatewayV2HTTPRequest) *events.LambdaFunctionURLRequest {
-	rc := &ev.RequestContext
-	out := &events.LambdaFunctionURLRequest{
-		Version: ev.Version, RawPath: ev.RawPath, RawQueryString: ev.RawQueryString,
-		Cookies: ev.Cookies, Headers: ev.Headers, QueryStringParameters: ev.QueryStringParameters,
-		Body: ev.Body, IsBase64Encoded: ev.IsBase64Encoded,
-	}
-	out.RequestContext = events.LambdaFunctionURLRequestContext{
-		AccountID: rc.AccountID, RequestID: rc.RequestID, APIID: rc.APIID,
-		DomainName: rc.DomainName, DomainPrefix: rc.DomainPrefix, Time: rc.Time, TimeEpoch: rc.TimeEpoch,
-		HTTP: events.LambdaFunctionURLRequestContextHTTPDescription(rc.HTTP),
-	}
-	return out
+	return res.AppendLambdaJSON(make([]byte, 0, 64+len(res.Body))), nil
 }
 
 // requestIDHeader carries a request's id both ways, as in `surge serve`.

@@ -353,6 +353,22 @@ func TestPanicIsRecovered(t *testing.T) {
 	if !strings.Contains(logs.String(), `"msg":"panic"`) {
 		t.Errorf("panic not logged: %s", logs)
 	}
+
+	// A direct invocation that panics (here: no dispatcher at all) is a
+	// function error, and the instance goes on.
+	f2, logs2 := newTestFunction(t, nil)
+	api := f2.api
+	f2.api = nil
+	if out, err := f2.Invoke(context.Background(), fixture(t, "direct-read.json", nil)); err == nil {
+		t.Errorf("got %s, want a function error", out)
+	}
+	if !strings.Contains(logs2.String(), `"msg":"panic"`) {
+		t.Errorf("panic not logged: %s", logs2)
+	}
+	f2.api = api
+	if out := invoke(t, f2, fixture(t, "direct-ping.json", nil)); !bytes.Contains(out, []byte(`"statusCode": 200`)) {
+		t.Errorf("after the panic: got %s", out)
+	}
 }
 
 type panicking struct{}

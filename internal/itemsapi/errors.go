@@ -72,10 +72,6 @@ func WriteError(w http.ResponseWriter, err error) {
 	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
 		h.Set("Retry-After", strconv.Itoa(retryAfter(err)))
 	}
-	// An error replaces whatever a handler meant to send.
-	h.Del("Etag")
-	h.Del("Location")
-	h.Del("Cache-Control")
 	writeJSON(w, status, body)
 }
 

@@ -14,6 +14,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"path"
 	"slices"
 	"strings"
 	"time"
@@ -243,7 +244,30 @@ func (h *Handler) allowFor(path string) string {
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if p := r.URL.Path; p != cleanPath(p) {
+		// The mux would redirect to the clean path with an HTML body, and
+		// a client would follow with a GET; no route has such a path.
+		h.notFound(w, r)
+		return
+	}
 	h.mux.ServeHTTP(w, r)
+}
+
+// cleanPath returns the canonical form of a path as http.ServeMux sees it:
+// rooted, without "." or ".." elements or repeated slashes, keeping a
+// trailing slash.
+func cleanPath(p string) string {
+	if p == "" {
+		return "/"
+	}
+	if p[0] != '/' {
+		p = "/" + p
+	}
+	np := path.Clean(p)
+	if p[len(p)-1] == '/' && np != "/" {
+		np += "/"
+	}
+	return np
 }
 
 // fail writes err as the contract's error response, reporting the cause

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path"
 	"regexp"
 	"strings"
 	"sync"
@@ -207,6 +208,11 @@ func (r *resp) wantError(t testing.TB, status int, code string) *resp {
 	if e.Message == "" {
 		t.Error("got an empty message")
 	}
+	for _, h := range []string{"ETag", "Location", "Cache-Control"} {
+		if r.header.Get(h) != "" {
+			t.Errorf("got %s %q on an error", h, r.header.Get(h))
+		}
+	}
 	return r
 }
 
@@ -311,7 +317,7 @@ func (ct *checkingTransport) check(req *http.Request, reqBody []byte, res *http.
 	if req.Method == http.MethodHead || res.StatusCode == http.StatusMethodNotAllowed {
 		return // the document describes GET, and no undeclared method
 	}
-	if _, pattern := routes.Handler(req); pattern == "" {
+	if _, pattern := routes.Handler(req); pattern == "" || req.URL.Path != path.Clean(req.URL.Path) {
 		return // no route: a 404 the document cannot describe
 	}
 	v, err := specCheck()

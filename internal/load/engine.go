@@ -76,18 +76,23 @@ type runner struct {
 	seeded   bool
 	prefix   string
 
-	seq  atomic.Int64 // closed model: requests claimed
-	sent atomic.Int64
+	seq      atomic.Int64 // closed model: requests claimed
+	sent     atomic.Int64
+	finished atomic.Int64 // requests that ended; sent - finished are in flight
 	// Open model: workers past the first few wait on grow until a late
 	// request shows that the ones running cannot keep up. So a run uses
 	// as many connections as its target needs, not MaxInFlight of them,
 	// and the few goroutines in play stay hot in the caches.
-	active      atomic.Int64
-	grow        chan struct{}
-	done        chan struct{}
-	haltOnce    sync.Once
-	stopAt      atomic.Int64
-	interrupted atomic.Bool
+	active atomic.Int64
+	grow   chan struct{}
+	// exhausted closes when the last request of the plan has been claimed:
+	// parked workers then have nothing left to wait for.
+	exhausted     chan struct{}
+	exhaustedOnce sync.Once
+	done          chan struct{}
+	haltOnce      sync.Once
+	stopAt        atomic.Int64
+	interrupted   atomic.Bool
 }
 
 // Run drives the scenario's target and returns what it measured. It
@@ -99,7 +104,8 @@ func Run(ctx context.Context, s Scenario, opts ...Option) (*Result, error) {
 	if errs := s.Validate(); len(errs) > 0 {
 		return nil, fmt.Errorf("invalid scenario: %w", errors.Join(errs...))
 	}
-	r := &runner{s: s, interval: DefaultInterval, done: make(chan struct{}), grow: make(chan struct{}, 100_000)}
+	r := &runner{s: s, interval: DefaultInterval, done: make(chan struct{}),
+		grow: make(chan struct{}, 100_000), exhausted: make(chan struct{})}
 	for _, o := range opts {
 		o(r)
 	}
@@ -257,31 +263,65 @@ func (r *runner) newWorker(i int) *worker {
 	}
 }
 
-// initialActive is how many open-model workers run from the start.
+// initialActive is how many open-model workers run from the start, and the
+// fewest that run.
 const initialActive = 8
+
+// idleLead is how far ahead a worker's next request may be due before the
+// worker leaves the running set: with more workers than the rate needs,
+// each waits longer for its turn, and a sleeping worker costs a timer and a
+// wake-up per request for nothing.
+const idleLead = 20 * time.Millisecond
+
+// park takes a worker out of the running set until a late request calls it
+// back; it returns false when the run ends first.
+func (w *worker) park() bool {
+	select {
+	case <-w.r.grow:
+		return true
+	case <-w.r.done:
+		return false
+	case <-w.r.exhausted:
+		return false
+	}
+}
 
 func (w *worker) runOpen() {
 	r := w.r
-	if w.idx >= initialActive {
-		select {
-		case <-r.grow:
-		case <-r.done:
-			return
-		}
+	if w.idx >= initialActive && !w.park() {
+		return
 	}
 	for {
 		tk, ok := r.pacer.take(r.clk, w.timer, r.done)
 		if !ok {
+			r.exhaustedOnce.Do(func() { close(r.exhausted) })
 			return
 		}
-		if tk.late && r.active.Load() < int64(r.workers) {
-			// No running worker was free when this request was due: wake
-			// one more (a buffered send, so it never blocks).
-			if r.active.Add(1) <= int64(r.workers) {
-				r.grow <- struct{}{}
+		if tk.late {
+			// Wake one more worker only when this request is late because
+			// every running worker was out with a request: a late wake-up
+			// of a busy machine is not a lack of workers, and more of them
+			// would only make it busier. (A buffered send: never blocks.)
+			active := r.active.Load()
+			if active < int64(r.workers) && r.sent.Load()-r.finished.Load() >= active-1 {
+				if r.active.Add(1) <= int64(r.workers) {
+					r.grow <- struct{}{}
+				}
 			}
 		}
 		_ = w.send(tk)
+		if tk.lead > idleLead && r.active.Load() > initialActive {
+			// This worker waited long for its turn: there are more than
+			// the rate needs. Leave the running set, unless another left
+			// at the same time.
+			if r.active.Add(-1) >= initialActive {
+				if !w.park() {
+					return
+				}
+			} else {
+				r.active.Add(1)
+			}
+		}
 	}
 }
 
@@ -299,7 +339,7 @@ func (w *worker) runClosed() {
 		// User i runs while the planned number of users exceeds i.
 		if float64(w.idx) >= r.sched.RateAt(now) {
 			var ok bool
-			if now, ok = w.timer.sleepUntil(r.done, min(now+inactiveWait, r.planEnd)); !ok {
+			if now, _, ok = w.timer.sleepUntil(r.done, min(now+inactiveWait, r.planEnd)); !ok {
 				return
 			}
 			continue
@@ -312,7 +352,7 @@ func (w *worker) runClosed() {
 		now = w.send(ticket{at: now, woke: now})
 		if r.s.Think > 0 {
 			var ok bool
-			if now, ok = w.timer.sleepUntil(r.done, now+r.s.Think); !ok {
+			if now, _, ok = w.timer.sleepUntil(r.done, now+r.s.Think); !ok {
 				return
 			}
 		}
@@ -328,6 +368,7 @@ func (w *worker) send(tk ticket) time.Duration {
 	r.sent.Add(1)
 	err := w.c.do(&w.req, &w.res)
 	doneAt := r.clock.now()
+	r.finished.Add(1)
 	x := sample{intended: tk.at, sent: tk.woke, done: doneAt, late: tk.late, reqBytes: len(w.req.body)}
 	if err != nil {
 		x.failed, x.isErr, x.kind = true, true, classify(err)
@@ -495,7 +536,7 @@ func (c *collector) result(started time.Time, elapsed time.Duration) *Result {
 	r := c.r
 	res := &Result{
 		Schema:         ResultSchema,
-		Scenario:       r.s,
+		Scenario:       redacted(r.s),
 		Started:        started.UTC(),
 		ElapsedSeconds: elapsed.Seconds(),
 		PlanSeconds:    r.planEnd.Seconds(),
@@ -613,4 +654,18 @@ func opResult(name string, m *opMetrics) OpResult {
 		o.ServerTiming = append(o.ServerTiming, ServerMetric{Name: name, Stats: statsOf(h), Hist: enc})
 	}
 	return o
+}
+
+// redacted returns the scenario with its header values hidden: a result
+// file is shared, and headers carry credentials such as x-api-key.
+func redacted(s Scenario) Scenario {
+	if len(s.Headers) == 0 {
+		return s
+	}
+	h := make(map[string]string, len(s.Headers))
+	for k := range s.Headers {
+		h[k] = "(redacted)"
+	}
+	s.Headers = h
+	return s
 }

@@ -133,14 +133,46 @@ func TestRunArrivalTimes(t *testing.T) {
 	s.IDs.Preseed = 0
 	s.Rate = 200
 	s.Duration = time.Second
-	res := mustRun(t, context.Background(), s)
-	if len(arrivals) != 200 || res.Sent != 200 {
-		t.Fatalf("server saw %d requests, result sent %d, want 200", len(arrivals), res.Sent)
+	s.Grace = 5 * time.Second
+	// Timing can only be checked when the machine let the generator run:
+	// a run whose own send lag shows it was starved is tried again.
+	for attempt := 1; attempt <= 3; attempt++ {
+		mu.Lock()
+		arrivals = nil
+		mu.Unlock()
+		conns.Store(0)
+		srv.CloseClientConnections()
+		res := mustRun(t, context.Background(), s)
+		// A plan that is kept ends with its last response, not after the
+		// grace that a backlog would get: parked workers must not hold it up.
+		if res.ElapsedSeconds > 3 {
+			t.Fatalf("a 1s plan took %.1fs", res.ElapsedSeconds)
+		}
+		mu.Lock()
+		got := append([]time.Time(nil), arrivals...)
+		mu.Unlock()
+		if len(got) != 200 || res.Sent != 200 {
+			t.Fatalf("server saw %d requests, result sent %d, want 200", len(got), res.Sent)
+		}
+		if res.Lag.Max > 50 {
+			t.Logf("attempt %d: the generator was starved (send lag up to %.0fms); again", attempt, res.Lag.Max)
+			continue
+		}
+		checkArrivals(t, res.Started, got)
+		// A target that keeps up needs a few connections, not max_inflight.
+		if n := conns.Load(); n > 64 {
+			t.Errorf("%d connections for 200 requests a second to a fast target", n)
+		}
+		return
 	}
+	t.Skip("the machine is too busy to check send times")
+}
+
+func checkArrivals(t *testing.T, start time.Time, arrivals []time.Time) {
+	t.Helper()
 	sort.Slice(arrivals, func(i, j int) bool { return arrivals[i].Before(arrivals[j]) })
 	// The schedule spreads 200 requests over one second, 5 ms apart: the
 	// last is due at 995 ms, and none can come before it is due.
-	start := res.Started
 	if first := arrivals[0].Sub(start); first < 0 {
 		t.Fatalf("first arrival %s before the start", first)
 	}
@@ -159,10 +191,6 @@ func TestRunArrivalTimes(t *testing.T) {
 		if n < 5 {
 			t.Errorf("window %d had %d arrivals, want about 20: %v", i, n, buckets)
 		}
-	}
-	// A target that keeps up needs a few connections, not max_inflight.
-	if n := conns.Load(); n > 64 {
-		t.Errorf("%d connections for 200 requests a second to a fast target", n)
 	}
 }
 
@@ -406,8 +434,10 @@ func TestRunProgressAndJSON(t *testing.T) {
 		seen = append(seen, p)
 		mu.Unlock()
 	}))
-	if len(seen) < 3 {
-		t.Fatalf("progress called %d times, want about 5", len(seen))
+	// About five intervals and the final one; a slow machine (or the race
+	// detector) drops ticks, never the final call.
+	if len(seen) < 2 {
+		t.Fatalf("progress called %d times, want about 6", len(seen))
 	}
 	if last := seen[len(seen)-1]; last.Done != res.Total.Count || last.Planned != 500*time.Millisecond {
 		t.Fatalf("last progress %+v, want done %d", last, res.Total.Count)
@@ -446,7 +476,15 @@ func TestRunLocationIDs(t *testing.T) {
 	s.API.BasePath = "/prod"
 	s.API.IDFrom = load.IDFromLocation
 	s.Mix = map[string]float64{"create": 1, "read": 3}
+	s.Headers = map[string]string{"x-api-key": "secret-key"}
 	res := mustRun(t, context.Background(), s)
+	// The key was sent, and the result, which may be shared, hides it.
+	if got := srv.lastAPIKey.Load(); got == nil || got.(string) != "secret-key" {
+		t.Fatalf("server saw x-api-key %v, want secret-key", got)
+	}
+	if v := res.Scenario.Headers["x-api-key"]; v != "(redacted)" {
+		t.Fatalf("result holds header value %q", v)
+	}
 	if res.Total.Errors != 0 || res.Op("read") == nil || res.Op("read").Count < 100 {
 		t.Fatalf("errors %d, ops %+v", res.Total.Errors, res.Ops)
 	}
@@ -477,5 +515,57 @@ func TestRunHTTP2(t *testing.T) {
 	res := mustRun(t, context.Background(), s)
 	if res.Total.Count != 200 || res.Total.Errors != 0 {
 		t.Fatalf("count %d errors %d statuses %v kinds %v", res.Total.Count, res.Total.Errors, res.Total.Statuses, res.Total.ErrorKinds)
+	}
+}
+
+func TestRunColdStartsAndThink(t *testing.T) {
+	srv := newItemsServer(t)
+	s := scenario(srv.URL)
+	s.IDs.Preseed = 0
+	s.Model = load.ModelClosed
+	s.VUs = 2
+	s.Think = 20 * time.Millisecond
+	s.Duration = 300 * time.Millisecond
+	s.Mix = map[string]float64{"create": 1}
+	res := mustRun(t, context.Background(), s)
+	// The fixture marks its first response as a cold start.
+	if res.Total.ColdStarts != 1 || res.Op("create").ColdStarts != 1 {
+		t.Fatalf("cold starts %d, want 1", res.Total.ColdStarts)
+	}
+	// Two users thinking 20ms between requests send at most 2*300/20.
+	if res.Sent < 4 || res.Sent > 32 {
+		t.Fatalf("sent %d, want about 30 with a 20ms think time", res.Sent)
+	}
+}
+
+// TestRunClosedStages ramps virtual users: user i runs only once the plan
+// asks for more than i users.
+func TestRunClosedStages(t *testing.T) {
+	srv := newItemsServer(t)
+	s := scenario(srv.URL)
+	s.IDs.Preseed = 0
+	s.Model = load.ModelClosed
+	s.Think = 10 * time.Millisecond
+	s.Stages = []load.Stage{{Duration: 200 * time.Millisecond, Target: 1}, {Duration: 0, Target: 4}, {Duration: 200 * time.Millisecond, Target: 4}}
+	s.StartRate = 1
+	s.Mix = map[string]float64{"list": 1}
+	res := mustRun(t, context.Background(), s)
+	if res.Client.Workers != 4 {
+		t.Fatalf("workers %d, want 4", res.Client.Workers)
+	}
+	// 1 user for 200ms then 4 for 200ms, each at most 100 a second.
+	if res.Sent < 10 || res.Sent > 105 {
+		t.Fatalf("sent %d, want between 10 and 100", res.Sent)
+	}
+	var first, second int64
+	for _, p := range res.Series {
+		if p.T <= 0.2 {
+			first += p.Done
+		} else {
+			second += p.Done
+		}
+	}
+	if second < 2*first {
+		t.Fatalf("done %d with one user, %d with four: want about four times as many", first, second)
 	}
 }

@@ -25,6 +25,8 @@ type itemsServer struct {
 	cold     atomic.Bool
 	byRoute  sync.Map // "METHOD /route" -> *atomic.Int64
 	badBody  atomic.Int64
+	// lastAPIKey is the x-api-key header of the last request that had one.
+	lastAPIKey atomic.Value
 }
 
 func newItemsServer(t testing.TB) *itemsServer {
@@ -45,6 +47,9 @@ func (s *itemsServer) count(route string) int64 {
 
 func (s *itemsServer) serve(w http.ResponseWriter, r *http.Request) {
 	s.requests.Add(1)
+	if k := r.Header.Get("x-api-key"); k != "" {
+		s.lastAPIKey.Store(k)
+	}
 	body, _ := io.ReadAll(r.Body)
 	if len(body) > 0 && !json.Valid(body) {
 		s.badBody.Add(1)

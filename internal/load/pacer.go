@@ -16,8 +16,8 @@ type clock interface {
 type timer interface {
 	// sleepUntil returns at offset at, or false as soon as done closes. It
 	// returns the time it woke (clock reads cost tens of nanoseconds on a
-	// virtual machine, so callers reuse it).
-	sleepUntil(done <-chan struct{}, at time.Duration) (time.Duration, bool)
+	// virtual machine, so callers reuse it) and how long it meant to wait.
+	sleepUntil(done <-chan struct{}, at time.Duration) (now, wait time.Duration, ok bool)
 }
 
 // realClock is the monotonic clock since start.
@@ -36,25 +36,25 @@ type realTimer struct {
 	t *time.Timer
 }
 
-func (r *realTimer) sleepUntil(done <-chan struct{}, at time.Duration) (time.Duration, bool) {
+func (r *realTimer) sleepUntil(done <-chan struct{}, at time.Duration) (time.Duration, time.Duration, bool) {
 	now := r.c.now()
 	d := at - now
 	if d <= 0 {
 		select {
 		case <-done:
-			return now, false
+			return now, 0, false
 		default:
-			return now, true
+			return now, 0, true
 		}
 	}
 	// Since Go 1.23 Reset needs no drain: the channel holds no stale tick.
 	r.t.Reset(d)
 	select {
 	case <-r.t.C:
-		return r.c.now(), true
+		return r.c.now(), d, true
 	case <-done:
 		r.t.Stop()
-		return 0, false
+		return 0, d, false
 	}
 }
 
@@ -84,6 +84,8 @@ type ticket struct {
 	at   time.Duration
 	woke time.Duration
 	late bool
+	// lead is how long the worker waited for the request to be due.
+	lead time.Duration
 }
 
 // take claims the next request and waits until it is due. It returns false
@@ -95,7 +97,7 @@ func (p *pacer) take(c clock, t timer, done <-chan struct{}) (ticket, bool) {
 			return ticket{}, false
 		}
 		at := p.sched.At(n)
-		now, ok := t.sleepUntil(done, at)
+		now, lead, ok := t.sleepUntil(done, at)
 		if !ok || now > p.deadline {
 			return ticket{}, false
 		}
@@ -104,6 +106,6 @@ func (p *pacer) take(c clock, t timer, done <-chan struct{}) (ticket, bool) {
 			p.droppedLag.Add(1)
 			continue
 		}
-		return ticket{n: n, at: at, woke: now, late: lag > p.lateAfter}, true
+		return ticket{n: n, at: at, woke: now, late: lag > p.lateAfter, lead: lead}, true
 	}
 }

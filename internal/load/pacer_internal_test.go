@@ -12,14 +12,15 @@ type fakeClock struct{ t time.Duration }
 
 func (c *fakeClock) now() time.Duration { return c.t }
 func (c *fakeClock) newTimer() timer    { return c }
-func (c *fakeClock) sleepUntil(done <-chan struct{}, at time.Duration) (time.Duration, bool) {
+func (c *fakeClock) sleepUntil(done <-chan struct{}, at time.Duration) (time.Duration, time.Duration, bool) {
 	select {
 	case <-done:
-		return 0, false
+		return 0, 0, false
 	default:
 	}
+	wait := max(0, at-c.t)
 	c.t = max(c.t, at)
-	return c.t, true
+	return c.t, wait, true
 }
 
 func newTestPacer(t *testing.T, rate float64, d time.Duration) *pacer {
@@ -35,6 +36,7 @@ type want struct {
 	n          int64
 	at, woke   time.Duration
 	late       bool
+	lead       time.Duration // how long the worker slept for it
 	busyBefore time.Duration // clock jump before taking: the worker was busy
 }
 
@@ -46,8 +48,8 @@ func checkTickets(t *testing.T, p *pacer, c *fakeClock, done chan struct{}, want
 		if !ok {
 			t.Fatalf("take %d: got no ticket", i)
 		}
-		if tk.n != w.n || tk.at != w.at || tk.woke != w.woke || tk.late != w.late {
-			t.Fatalf("take %d = %+v, want n=%d at=%s woke=%s late=%v", i, tk, w.n, w.at, w.woke, w.late)
+		if tk.n != w.n || tk.at != w.at || tk.woke != w.woke || tk.late != w.late || tk.lead != w.lead {
+			t.Fatalf("take %d = %+v, want n=%d at=%s woke=%s late=%v lead=%s", i, tk, w.n, w.at, w.woke, w.late, w.lead)
 		}
 	}
 }
@@ -59,9 +61,9 @@ func TestPacerOnTime(t *testing.T) {
 	ms := time.Millisecond
 	checkTickets(t, p, c, done, []want{
 		{n: 0, at: 0, woke: 0},
-		{n: 1, at: 250 * ms, woke: 250 * ms},
-		{n: 2, at: 500 * ms, woke: 500 * ms},
-		{n: 3, at: 750 * ms, woke: 750 * ms},
+		{n: 1, at: 250 * ms, woke: 250 * ms, lead: 250 * ms},
+		{n: 2, at: 500 * ms, woke: 500 * ms, lead: 250 * ms},
+		{n: 3, at: 750 * ms, woke: 750 * ms, lead: 250 * ms},
 	})
 	if _, ok := p.take(c, c, done); ok {
 		t.Fatal("took a fifth ticket from a plan of four")
@@ -79,7 +81,7 @@ func TestPacerBusyWorkerIsLate(t *testing.T) {
 		{n: 0, at: 0, woke: 0},
 		{n: 1, at: 250 * ms, woke: 600 * ms, late: true, busyBefore: 600 * ms},
 		{n: 2, at: 500 * ms, woke: 600 * ms, late: true},
-		{n: 3, at: 750 * ms, woke: 750 * ms},
+		{n: 3, at: 750 * ms, woke: 750 * ms, lead: 150 * ms},
 	})
 	// Within lateAfter is not late.
 	p = newTestPacer(t, 4, time.Second)

@@ -2,6 +2,8 @@ package load_test
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -187,4 +189,24 @@ func FuzzDecodeScenario(f *testing.F) {
 			t.Fatalf("valid scenario's plan does not schedule: %v", err)
 		}
 	})
+}
+
+// TestExampleScenarios keeps the example files valid.
+func TestExampleScenarios(t *testing.T) {
+	for _, name := range []string{"seed.yaml", "json-server.yaml"} {
+		t.Run(name, func(t *testing.T) {
+			f, err := os.Open(filepath.Join("testdata", name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			s, err := load.DecodeScenario(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if errs := s.Validate(); len(errs) > 0 {
+				t.Fatalf("Validate() = %v", errs)
+			}
+		})
+	}
 }

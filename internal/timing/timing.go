@@ -195,6 +195,9 @@ func Middleware(next http.Handler) http.Handler {
 		s.ctx = ctxRecorder{Context: r.Context(), rec: &s.rec}
 		s.w = writer{ResponseWriter: w, rec: &s.rec}
 		next.ServeHTTP(&s.w, r.WithContext(&s.ctx))
+		// A handler that wrote nothing gets net/http's implicit 200 once it
+		// returns, from the header map as it is now.
+		s.w.setHeader()
 	})
 }
 

@@ -80,6 +80,23 @@ func TestMiddleware(t *testing.T) {
 			t.Errorf("got %v, want only total", names)
 		}
 	})
+	t.Run("NothingWritten", func(t *testing.T) {
+		srv := httptest.NewServer(timing.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			timing.Add(r.Context(), "store", time.Millisecond)
+		})))
+		defer srv.Close()
+		resp, err := http.Get(srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("got status %d", resp.StatusCode)
+		}
+		if _, m := durations(t, resp.Header.Get("Server-Timing")); m["store"] != 1 {
+			t.Errorf("got store %v, want 1.00", m["store"])
+		}
+	})
 	t.Run("ManyNames", func(t *testing.T) {
 		h := timing.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			for i := range 10 {

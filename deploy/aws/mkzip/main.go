@@ -73,5 +73,9 @@ func write(out, src, name string) (err error) {
 	if err := tmp.Close(); err != nil {
 		return err
 	}
+	// CreateTemp made it 0600; a package is no secret.
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return err
+	}
 	return os.Rename(tmp.Name(), out)
 }
