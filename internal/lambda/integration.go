@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -102,7 +103,33 @@ func NewIntegration(p *Pool, opt IntegrationOptions) *Integration {
 }
 
 // ServeHTTP implements http.Handler.
-func (g *Integration) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.mux.ServeHTTP(w, r) }
+func (g *Integration) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if p := r.URL.Path; p != cleanPath(p) {
+		// The mux would redirect to the clean path; the function is the
+		// one to answer a path that no resource has (the items service
+		// answers 404).
+		g.invoke(w, r)
+		return
+	}
+	g.mux.ServeHTTP(w, r)
+}
+
+// cleanPath returns the canonical form of a path as http.ServeMux sees it:
+// rooted, without "." or ".." elements or repeated slashes, keeping a
+// trailing slash.
+func cleanPath(p string) string {
+	if p == "" {
+		return "/"
+	}
+	if p[0] != '/' {
+		p = "/" + p
+	}
+	np := path.Clean(p)
+	if p[len(p)-1] == '/' && np != "/" {
+		np += "/"
+	}
+	return np
+}
 
 func (g *Integration) invoke(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
