@@ -182,8 +182,24 @@ func (c *functionsConfig) poolConfig(s *serveConfig, log *slog.Logger, m *lambda
 		}
 		cmd = []string{exe, "function"}
 	}
-	env := []string{"SURGE_STORE=" + store, "SURGE_SYNC=" + s.sync, "SURGE_TABLE=" + s.table,
+	table := s.table
+	var dynamoEnv []string
+	if strings.HasPrefix(store, "dynamodb://") {
+		// What the Lambda build reads: its table (which, as deployed, is
+		// also the tableName /ops accepts), endpoint, region and reads.
+		u, err := dynamo.ParseURL(store)
+		if err != nil {
+			return lambda.Config{}, err
+		}
+		table = u.Table
+		dynamoEnv = append(dynamoEnv, "SURGE_DYNAMODB_ENDPOINT="+u.Endpoint, "SURGE_REGION="+u.Region,
+			"SURGE_CONSISTENT_READS="+strconv.FormatBool(u.Consistent))
+	} else if len(c.Command) > 0 && filepath.Base(cmd[0]) == "bootstrap" {
+		return lambda.Config{}, fmt.Errorf("--function-command %s: the Lambda build opens DynamoDB only (it links no SQLite); give --store dynamodb://TABLE, or leave --function-command out for surge function", cmd[0])
+	}
+	env := []string{"SURGE_STORE=" + store, "SURGE_SYNC=" + s.sync, "SURGE_TABLE=" + table,
 		"SURGE_CACHE_CONTROL=" + s.cacheControl, "SURGE_LOG_LEVEL=" + s.logLevel}
+	env = append(env, dynamoEnv...)
 	for _, kv := range c.Env {
 		if !strings.Contains(kv, "=") {
 			return lambda.Config{}, fmt.Errorf("--function-env %q: want KEY=VALUE", kv)

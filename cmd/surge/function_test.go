@@ -101,3 +101,52 @@ func TestFunctionFlags(t *testing.T) {
 		}
 	}
 }
+
+func TestFunctionPoolConfig(t *testing.T) {
+	r := newRoot(io.Discard, io.Discard)
+	r.logLevel = "info"
+	s := &serveConfig{root: r, data: "rel-data", sync: "normal", table: "items", cacheControl: "no-cache"}
+	c := &s.functions
+	c.ThrottleStatus, c.Limits, c.Name = 429, "off", "fn"
+	env := func(cfg lambda.Config) map[string]string {
+		m := map[string]string{}
+		for _, kv := range cfg.Env {
+			k, v, _ := strings.Cut(kv, "=")
+			m[k] = v
+		}
+		return m
+	}
+	// SQLite by default, at an absolute path the instances can open from
+	// their own directory; the surge binary's own function subcommand.
+	cfg, err := c.poolConfig(s, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := env(cfg); !strings.HasPrefix(e["SURGE_STORE"], "sqlite:/") || !strings.HasSuffix(e["SURGE_STORE"], "/rel-data/items.db") ||
+		e["SURGE_TABLE"] != "items" || cfg.Command[len(cfg.Command)-1] != "function" {
+		t.Errorf("got %v %v", cfg.Command, e)
+	}
+	// DynamoDB: what the Lambda build reads, too.
+	s.store = "dynamodb://orders?endpoint=http://127.0.0.1:8000&region=eu-west-1&consistent=true"
+	c.Command = "/opt/fn/bootstrap"
+	if cfg, err = c.poolConfig(s, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if e := env(cfg); e["SURGE_TABLE"] != "orders" || e["SURGE_DYNAMODB_ENDPOINT"] != "http://127.0.0.1:8000" ||
+		e["SURGE_REGION"] != "eu-west-1" || e["SURGE_CONSISTENT_READS"] != "true" || cfg.Command[0] != "/opt/fn/bootstrap" {
+		t.Errorf("got %v %v", cfg.Command, e)
+	}
+	// The Lambda build cannot open SQLite; nothing can share a memory store.
+	s.store = ""
+	if _, err := c.poolConfig(s, nil, nil); err == nil || !strings.Contains(err.Error(), "DynamoDB only") {
+		t.Errorf("bootstrap over SQLite: got %v", err)
+	}
+	c.Command, s.store = "", "mem:"
+	if _, err := c.poolConfig(s, nil, nil); err == nil {
+		t.Error("a memory store: got no error")
+	}
+	s.store, c.ThrottleStatus = "", 503
+	if _, err := c.poolConfig(s, nil, nil); err == nil {
+		t.Error("throttle status 503: got no error")
+	}
+}
