@@ -1,3 +1,5 @@
+//go:build linux
+
 package lambda
 
 import (
@@ -13,16 +15,6 @@ import (
 	"syscall"
 	"time"
 )
-
-// cfsPeriod is the CPU controller's accounting period: an instance may
-// run quota microseconds of CPU time in each period of this length.
-const cfsPeriod = 100 * time.Millisecond
-
-// cpuQuota is the CPU time per cfsPeriod of an instance with memoryMB of
-// memory: memoryMB/MBPerVCPU of one CPU, as on Lambda.
-func cpuQuota(memoryMB int) time.Duration {
-	return time.Duration(int64(cfsPeriod) * int64(memoryMB) / MBPerVCPU)
-}
 
 // cgroups makes a control group per instance, under a group of the pool's
 // own (surge-<pid>-<function>) inside the groups surge itself runs in, so

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,7 +17,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 )
 
@@ -126,7 +124,7 @@ func (p *Pool) spawn(in *instance) error {
 	// started. No parent-death signal: it would fire when the forking
 	// thread ends (see slot.start). An instance whose surge died exits by
 	// itself when its Runtime API refuses it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = newProcAttr()
 	r, w, err := os.Pipe()
 	if err != nil {
 		ln.Close()
@@ -204,13 +202,6 @@ func (in *instance) initTimedOut() {
 	p.signal()
 	p.mu.Unlock()
 	p.kill(in, stopTimeout)
-}
-
-func killGroup(pid int) error {
-	if err := syscall.Kill(-pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
-		return syscall.Kill(pid, syscall.SIGKILL)
-	}
-	return nil
 }
 
 // Paths of the Runtime API.
