@@ -52,9 +52,6 @@ const (
 	// MaxEventPayload is Lambda's limit on an asynchronous invocation's
 	// request: 1 MB.
 	MaxEventPayload = 1 << 20
-	// DefaultTargetUtilization is the seed's target of provisioned
-	// concurrency utilisation, for when tracking is asked without one.
-	DefaultTargetUtilization = 0.7
 )
 
 // Limits says whether instances run under cgroup CPU and memory limits.

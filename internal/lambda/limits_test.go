@@ -50,7 +50,7 @@ func TestCPULimitFollowsMemory(t *testing.T) {
 	t.Logf("the same work: %v at 128 MB, %v at 1,769 MB (%.1fx)", d128, d1769, float64(d128)/float64(d1769))
 	// 128 MB is 0.072 of a vCPU: some 14 times slower than 1,769 MB for
 	// work that fits in one CPU; a busy machine narrows the gap only from
-	// the fast side.
+	// the fast side, so the test asks for a fraction of it.
 	if d128 < 3*d1769 {
 		t.Errorf("at 128 MB the work took %v, at 1,769 MB %v: want the small one at least 3 times slower", d128, d1769)
 	}

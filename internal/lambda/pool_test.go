@@ -91,7 +91,9 @@ func TestConcurrencyCapIsExact(t *testing.T) {
 			if reason != lambda.ReasonReserved {
 				t.Errorf("got reason %s, want %s", reason, lambda.ReasonReserved)
 			}
-			if o.elapsed > time.Second {
+			// Served ones hold their instance 1.5 s: a throttle that took
+			// less waited for none of them.
+			if o.elapsed > 1200*time.Millisecond {
 				t.Errorf("a throttle took %v; Lambda throttles at once", o.elapsed)
 			}
 			continue
@@ -237,7 +239,7 @@ func TestStartRateIsBounded(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if r := invoke(t, f.Pool, event("/sleep", "ms", "300")); r.Cold {
+			if r := invoke(t, f.Pool, event("/sleep", "ms", "800")); r.Cold {
 				mu.Lock()
 				cold++
 				mu.Unlock()
