@@ -2,6 +2,9 @@
 // `surge serve` (package itemsapi over the DynamoDB store) behind API
 // Gateway, built for the provided.al2023 runtime as an executable named
 // bootstrap (deploy/aws/build.sh; deploy/aws/template.yaml deploys it).
+// The function itself is package function, which `surge function` runs
+// too (as a local function instance); this program adds the store it
+// opens, DynamoDB's.
 //
 // It answers three kinds of event, told apart by one look at the raw
 // payload: API Gateway REST API (v1 proxy) events, HTTP API (payload 2.0)
@@ -14,6 +17,9 @@
 // init, outside the handler: the configuration, the AWS SDK's
 // configuration and DynamoDB client, the store and the HTTP handler. Init
 // sends nothing over the network, so a cold start pays for no round trip.
+// An init failure is posted to the Runtime API's init error path before
+// the process exits, so the invocation that waited for it carries the
+// cause.
 //
 // Configuration, from the environment:
 //
@@ -39,56 +45,26 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
-	"os"
-	"time"
-
-	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/surgehq/surge/internal/dynamo"
+	"github.com/surgehq/surge/internal/function"
+	"github.com/surgehq/surge/internal/items"
 )
 
-func main() {
-	start := time.Now()
-	cfg, err := loadConfig(os.Getenv)
-	if err != nil {
-		// Lambda reports an exit during init as an init error, with this
-		// line in the function's log.
-		fmt.Fprintf(os.Stderr, `{"level":"ERROR","msg":"configuration","err":%q}`+"\n", err.Error())
-		os.Exit(1)
-	}
-	log := newLogger(os.Stdout, cfg.logLevel)
-	store, err := openStore(context.Background(), cfg)
-	if err != nil {
-		log.Error("init failed", "err", err)
-		os.Exit(1)
-	}
-	fn := newFunction(cfg, store, log)
-	if cfg.daxEndpoint != "" {
-		log.Warn("SURGE_DAX_ENDPOINT is set, but this build has no DAX client: reads go to DynamoDB", "dax_endpoint", cfg.daxEndpoint)
-	}
-	log.Info("init", "table", cfg.table, "region", cfg.region, "endpoint", cfg.endpoint,
-		"consistent_reads", cfg.consistent, "provisioned", cfg.provisioned, "init_ms", ms(time.Since(start)))
-	lambda.Start(fn)
-}
+func main() { function.Run(openStore) }
 
-// newLogger returns the function's logger: JSON lines at level and above.
-func newLogger(w io.Writer, level slog.Level) *slog.Logger {
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
-}
-
-// openStore opens the DynamoDB store that cfg names. It sends nothing to
+// openStore opens the DynamoDB store that cfg names (SURGE_STORE is not
+// read: on Lambda the store is always DynamoDB). It sends nothing to
 // DynamoDB: the table is not checked until the first request (or
 // /readyz) uses it.
-func openStore(ctx context.Context, cfg *config) (*dynamo.Store, error) {
-	client, err := dynamo.NewClient(ctx, &dynamo.URL{Table: cfg.table, Endpoint: cfg.endpoint, Region: cfg.region})
+func openStore(ctx context.Context, cfg *function.Config) (items.Store, error) {
+	client, err := dynamo.NewClient(ctx, &dynamo.URL{Table: cfg.Table, Endpoint: cfg.Endpoint, Region: cfg.Region})
 	if err != nil {
-		return nil, fmt.Errorf("open DynamoDB table %s: %w", cfg.table, err)
+		return nil, fmt.Errorf("open DynamoDB table %s: %w", cfg.Table, err)
 	}
-	opts := []dynamo.Option{dynamo.WithConsistentReads(cfg.consistent)}
-	if cfg.maxAttempts > 0 {
-		opts = append(opts, dynamo.WithMaxAttempts(cfg.maxAttempts))
+	opts := []dynamo.Option{dynamo.WithConsistentReads(cfg.ConsistentReads)}
+	if cfg.MaxAttempts > 0 {
+		opts = append(opts, dynamo.WithMaxAttempts(cfg.MaxAttempts))
 	}
-	return dynamo.New(client, cfg.table, opts...), nil
+	return dynamo.New(client, cfg.Table, opts...), nil
 }

@@ -38,6 +38,9 @@ type serveConfig struct {
 	// gw holds the gateway's optional parts: response cache, throttling,
 	// authentication, read cache, tracing.
 	gw gatewayConfig
+	// functions, when enabled, runs the API in a pool of local Lambda
+	// function processes behind the gateway.
+	functions functionsConfig
 }
 
 func newServeCommand(r *root) *ff.Command {
@@ -53,6 +56,7 @@ func newServeCommand(r *root) *ff.Command {
 	fs.DurationVar(&c.shutdownTimeout, 0, "shutdown-timeout", 10*time.Second, "how long a shutdown waits for requests in flight")
 	fs.BoolVarDefault(&c.accessLog, 0, "access-log", true, "log one line per request")
 	c.gw.register(fs)
+	c.functions.register(fs)
 	return &ff.Command{
 		Name:      "serve",
 		Usage:     "surge serve [FLAGS]",
@@ -60,7 +64,12 @@ func newServeCommand(r *root) *ff.Command {
 		LongHelp: "Serves the items API (see API.md) on --addr, storing in SQLite under --data\n" +
 			"unless --store names another store. SIGINT or SIGTERM stops it gracefully:\n" +
 			"it stops accepting, finishes requests in flight (up to --shutdown-timeout),\n" +
-			"and closes the store.",
+			"and closes the store.\n\n" +
+			"With --functions the API is served by a pool of function processes (`surge\n" +
+			"function`, or --function-command) behind the gateway, as AWS Lambda runs the\n" +
+			"function: cold starts, reserved and provisioned concurrency, idle reclaim, CPU\n" +
+			"by memory size; and Lambda's Invoke API answers on --addr at\n" +
+			"POST /2015-03-31/functions/{name}/invocations.",
 		Flags: fs,
 		Exec: func(ctx context.Context, args []string) error {
 			if len(args) > 0 {
@@ -85,6 +94,7 @@ type server struct {
 	cfg   *serveConfig
 	log   *slog.Logger
 	store items.Store
+	fns   *functions // with --functions
 	api   *http.Server
 	admin *http.Server
 	ln    net.Listener
@@ -101,9 +111,10 @@ func (c *serveConfig) open(ctx context.Context, log *slog.Logger) (s *server, er
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	s = &server{cfg: c, log: log}
+	opened := s // the error returns below set s to nil
 	defer func() {
 		if err != nil {
-			s.close()
+			opened.close()
 		}
 	}()
 	if s.parts, err = c.gw.setup(ctx, log); err != nil {
@@ -129,9 +140,20 @@ func (c *serveConfig) open(ctx context.Context, log *slog.Logger) (s *server, er
 			log.Error("request failed", "request_id", id, "method", r.Method, "path", r.URL.Path, "err", err)
 		}),
 	)
-	handler, err := c.chain(api, s.parts, reg, log)
+	// The integration: the handler in process, or the function pool.
+	var integration http.Handler = api
+	if c.functions.Enabled {
+		if s.fns, err = startFunctions(ctx, c, log, reg); err != nil {
+			return nil, err
+		}
+		integration = s.fns.integration
+	}
+	handler, err := c.chain(integration, s.parts, reg, log)
 	if err != nil {
 		return nil, err
+	}
+	if s.fns != nil {
+		handler = s.fns.mount(handler) // Lambda's Invoke API beside the gateway
 	}
 	s.api = &http.Server{
 		Handler:           handler,
@@ -195,6 +217,9 @@ func (s *server) run(ctx context.Context) error {
 	if s.admin != nil {
 		_ = s.admin.Close()
 	}
+	if ferr := s.fns.close(); ferr != nil {
+		err = errors.Join(err, fmt.Errorf("stop functions: %w", ferr))
+	}
 	if cerr := s.store.Close(); cerr != nil {
 		err = errors.Join(err, fmt.Errorf("close store: %w", cerr))
 	}
@@ -211,6 +236,7 @@ func (s *server) close() {
 	if s.aln != nil {
 		_ = s.aln.Close()
 	}
+	_ = s.fns.close()
 	if s.store != nil {
 		_ = s.store.Close()
 	}

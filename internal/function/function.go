@@ -1,4 +1,20 @@
-package main
+// Package function is surge's AWS Lambda function: the items service of
+// `surge serve` (package itemsapi over an items.Store) answering Lambda
+// events. Two programs run it: cmd/bootstrap, the executable deployed to
+// AWS Lambda, which opens the DynamoDB store; and `surge function`, which
+// runs the same code as a local function instance under surge's Lambda
+// stand-in (package lambda) and can also open the SQLite file that the
+// other instances share. The store is chosen by the Opener each program
+// passes to Run, so that this package links no store at all, and the
+// Lambda build links no SQLite.
+//
+// It answers three kinds of event, told apart by one look at the raw
+// payload: API Gateway REST API (v1 proxy) events, HTTP API (payload 2.0)
+// and function URL events, through package apigw; and direct invocations
+// with the original application's event {"operation", "tableName",
+// "payload"}, answered through itemsapi's dispatcher as the original
+// Python function answered them: {"statusCode", "headers", "body"}.
+package function
 
 import (
 	"context"
@@ -18,12 +34,12 @@ import (
 	"github.com/surgehq/surge/internal/timing"
 )
 
-// function is the Lambda function. It implements lambda.Handler, so the
+// Function is the Lambda function. It implements lambda.Handler, so the
 // runtime hands it each event's raw payload, which the adapter inspects
 // before decoding it as the event it is, and sends back the bytes it
 // returns.
-type function struct {
-	cfg     *config
+type Function struct {
+	cfg     *Config
 	log     *slog.Logger
 	api     *itemsapi.Handler
 	adapter *apigw.Adapter
@@ -34,17 +50,17 @@ type function struct {
 	warm atomic.Bool
 }
 
-// newFunction builds the function over store: the same itemsapi handler
+// New builds the function over store: the same itemsapi handler
 // as `surge serve`, behind the parts of its middleware that a function
 // needs (Server-Timing, request ids, access log, panic recovery). The
 // gateway's own middleware is not linked: it brings Prometheus, whose
 // registration at init a cold start would pay for and which a function
 // has no listener to expose.
-func newFunction(cfg *config, store items.Store, log *slog.Logger) *function {
-	f := &function{cfg: cfg, log: log, routes: http.NewServeMux()}
+func New(cfg *Config, store items.Store, log *slog.Logger) *Function {
+	f := &Function{cfg: cfg, log: log, routes: http.NewServeMux()}
 	f.api = itemsapi.New(store,
-		itemsapi.Table(cfg.table),
-		itemsapi.CacheControl(cfg.cacheControl),
+		itemsapi.Table(cfg.Table),
+		itemsapi.CacheControl(cfg.CacheControl),
 		itemsapi.OnError(func(r *http.Request, err error) {
 			log.Error("request failed", "aws_request_id", awsRequestID(r.Context()),
 				"request_id", r.Header.Get(requestIDHeader), "method", r.Method, "path", r.URL.Path, "err", err)
@@ -60,9 +76,9 @@ func newFunction(cfg *config, store items.Store, log *slog.Logger) *function {
 // serve returns the adapter that serves events with h behind the
 // function's middleware, outermost first: Server-Timing, request id and
 // access log, panic recovery.
-func (f *function) serve(h http.Handler) *apigw.Adapter {
+func (f *Function) serve(h http.Handler) *apigw.Adapter {
 	return apigw.New(timing.Middleware(f.access(f.recover(h))),
-		apigw.WithAPIKeyTenant(f.cfg.apiKeyTenant),
+		apigw.WithAPIKeyTenant(f.cfg.APIKeyTenant),
 		apigw.WithErrorWriter(itemsapi.WriteError),
 		apigw.WithDirect(f.direct))
 }
@@ -75,8 +91,8 @@ type coldKey struct{}
 // {"operation", "tableName", "payload"}, answered as the original answered
 // it). The first invocation of an instance that was not provisioned is
 // its cold start.
-func (f *function) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
-	if !f.warm.Swap(true) && !f.cfg.provisioned {
+func (f *Function) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	if !f.warm.Swap(true) && !f.cfg.Provisioned {
 		ctx = context.WithValue(ctx, coldKey{}, true)
 	}
 	return f.adapter.Invoke(ctx, payload)
@@ -84,7 +100,7 @@ func (f *function) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 
 // direct answers a direct invocation through itemsapi's dispatcher,
 // exactly as the original function's return value.
-func (f *function) direct(ctx context.Context, payload []byte) (out []byte, err error) {
+func (f *Function) direct(ctx context.Context, payload []byte) (out []byte, err error) {
 	defer func() {
 		// As for HTTP events: a panic is logged and fails this invocation
 		// only (a function error), not the instance.
@@ -96,7 +112,7 @@ func (f *function) direct(ctx context.Context, payload []byte) (out []byte, err 
 	}()
 	start := time.Now()
 	cold, _ := ctx.Value(coldKey{}).(bool)
-	res := f.api.Dispatch(ctx, f.cfg.directTenant, payload)
+	res := f.api.Dispatch(ctx, f.cfg.DirectTenant, payload)
 	if res.Err != nil {
 		f.log.Error("direct invocation failed", "aws_request_id", awsRequestID(ctx), "err", res.Err)
 	}
@@ -112,7 +128,7 @@ const requestIDHeader = "X-Request-Id"
 // else API Gateway's request id, else a new one), marks a cold start's
 // response with X-Cold-Start, and logs one line per request with the AWS
 // request id.
-func (f *function) access(next http.Handler) http.Handler {
+func (f *Function) access(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		id := r.Header.Get(requestIDHeader)
@@ -166,7 +182,7 @@ func (f *function) access(next http.Handler) http.Handler {
 // recover turns a panic into a logged stack and a 500 `Internal error.`,
 // so one bad request does not end the instance (the runtime would report
 // the panic and exit, and the next request would pay a cold start).
-func (f *function) recover(next http.Handler) http.Handler {
+func (f *Function) recover(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
 			v := recover()

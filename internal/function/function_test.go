@@ -1,12 +1,14 @@
-package main
+package function
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"reflect"
 	"strings"
@@ -40,14 +42,14 @@ func (s *syncBuffer) String() string {
 
 // newTestFunction returns the function over a memory store, configured by
 // env, and its log.
-func newTestFunction(t testing.TB, env map[string]string) (*function, *syncBuffer) {
+func newTestFunction(t testing.TB, env map[string]string) (*Function, *syncBuffer) {
 	t.Helper()
-	cfg, err := loadConfig(func(k string) string { return env[k] })
+	cfg, err := LoadConfig(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
 	logs := &syncBuffer{}
-	return newFunction(cfg, memstore.New(), newLogger(logs, slog.LevelDebug)), logs
+	return New(cfg, memstore.New(), NewLogger(logs, slog.LevelDebug)), logs
 }
 
 // fixture reads testdata/name, with each ${NAME} replaced by vars[NAME]
@@ -71,7 +73,7 @@ func fixture(t *testing.T, name string, vars map[string]string) []byte {
 var invocations int
 
 // invoke runs one invocation as the runtime would, with a Lambda context.
-func invoke(t *testing.T, f *function, payload []byte) []byte {
+func invoke(t *testing.T, f *Function, payload []byte) []byte {
 	t.Helper()
 	invocations++
 	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{
@@ -83,7 +85,7 @@ func invoke(t *testing.T, f *function, payload []byte) []byte {
 	return out
 }
 
-func invokeV1(t *testing.T, f *function, name string, vars map[string]string) *events.APIGatewayProxyResponse {
+func invokeV1(t *testing.T, f *Function, name string, vars map[string]string) *events.APIGatewayProxyResponse {
 	t.Helper()
 	var resp events.APIGatewayProxyResponse
 	out := invoke(t, f, fixture(t, name, vars))
@@ -93,7 +95,7 @@ func invokeV1(t *testing.T, f *function, name string, vars map[string]string) *e
 	return &resp
 }
 
-func invokeV2(t *testing.T, f *function, name string) (*events.APIGatewayV2HTTPResponse, []byte) {
+func invokeV2(t *testing.T, f *Function, name string) (*events.APIGatewayV2HTTPResponse, []byte) {
 	t.Helper()
 	var resp events.APIGatewayV2HTTPResponse
 	out := invoke(t, f, fixture(t, name, nil))
@@ -375,7 +377,7 @@ func (panicking) ServeHTTP(w http.ResponseWriter, r *http.Request) { panic("boom
 
 func TestConfig(t *testing.T) {
 	t.Run("Defaults", func(t *testing.T) {
-		c, err := loadConfig(func(k string) string {
+		c, err := LoadConfig(func(k string) string {
 			if k == "AWS_REGION" {
 				return "eu-west-1"
 			}
@@ -384,7 +386,7 @@ func TestConfig(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := &config{table: "items", region: "eu-west-1", cacheControl: "no-cache", directTenant: "default", logLevel: slog.LevelInfo}
+		want := &Config{Table: "items", Region: "eu-west-1", CacheControl: "no-cache", DirectTenant: "default", LogLevel: slog.LevelInfo}
 		if !reflect.DeepEqual(c, want) {
 			t.Errorf("got %+v, want %+v", c, want)
 		}
@@ -393,27 +395,28 @@ func TestConfig(t *testing.T) {
 		env := map[string]string{"SURGE_TABLE": "t1", "SURGE_DYNAMODB_ENDPOINT": "http://127.0.0.1:1", "SURGE_REGION": "r1",
 			"AWS_REGION": "r2", "SURGE_CONSISTENT_READS": "true", "SURGE_DYNAMODB_MAX_ATTEMPTS": "3", "SURGE_LOG_LEVEL": "warn",
 			"AWS_LAMBDA_LOG_LEVEL": "DEBUG", "SURGE_CACHE_CONTROL": "max-age=60", "SURGE_TENANT_FROM_API_KEY": "1",
-			"SURGE_DIRECT_TENANT": "ops", "SURGE_DAX_ENDPOINT": "dax://x", "AWS_LAMBDA_INITIALIZATION_TYPE": "provisioned-concurrency"}
-		c, err := loadConfig(func(k string) string { return env[k] })
+			"SURGE_DIRECT_TENANT": "ops", "SURGE_DAX_ENDPOINT": "dax://x", "AWS_LAMBDA_INITIALIZATION_TYPE": "provisioned-concurrency",
+			"SURGE_STORE": "sqlite:/tmp/x.db"}
+		c, err := LoadConfig(func(k string) string { return env[k] })
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := &config{table: "t1", endpoint: "http://127.0.0.1:1", region: "r1", consistent: true, maxAttempts: 3,
-			logLevel: slog.LevelWarn, cacheControl: "max-age=60", apiKeyTenant: true, directTenant: "ops",
-			daxEndpoint: "dax://x", provisioned: true}
+		want := &Config{Store: "sqlite:/tmp/x.db", Table: "t1", Endpoint: "http://127.0.0.1:1", Region: "r1", ConsistentReads: true, MaxAttempts: 3,
+			LogLevel: slog.LevelWarn, CacheControl: "max-age=60", APIKeyTenant: true, DirectTenant: "ops",
+			DAXEndpoint: "dax://x", Provisioned: true}
 		if !reflect.DeepEqual(c, want) {
 			t.Errorf("got %+v, want %+v", c, want)
 		}
 	})
 	t.Run("LambdaLogLevel", func(t *testing.T) {
 		for in, want := range map[string]slog.Level{"TRACE": slog.LevelDebug, "DEBUG": slog.LevelDebug, "WARN": slog.LevelWarn, "FATAL": slog.LevelError} {
-			c, err := loadConfig(func(k string) string {
+			c, err := LoadConfig(func(k string) string {
 				if k == "AWS_LAMBDA_LOG_LEVEL" {
 					return in
 				}
 				return ""
 			})
-			if err != nil || c.logLevel != want {
+			if err != nil || c.LogLevel != want {
 				t.Errorf("AWS_LAMBDA_LOG_LEVEL=%s: got %v, %v; want %v", in, c, err, want)
 			}
 		}
@@ -421,7 +424,7 @@ func TestConfig(t *testing.T) {
 	t.Run("Errors", func(t *testing.T) {
 		for k, v := range map[string]string{"SURGE_CONSISTENT_READS": "yes please", "SURGE_TENANT_FROM_API_KEY": "2",
 			"SURGE_DYNAMODB_MAX_ATTEMPTS": "0", "SURGE_LOG_LEVEL": "loud", "SURGE_DIRECT_TENANT": strings.Repeat("t", 129)} {
-			if _, err := loadConfig(func(name string) string {
+			if _, err := LoadConfig(func(name string) string {
 				if name == k {
 					return v
 				}
@@ -467,4 +470,30 @@ func FuzzInvoke(f *testing.F) {
 			t.Errorf("event %q got a 500: %s", payload, out)
 		}
 	})
+}
+
+func TestReportInitError(t *testing.T) {
+	type post struct {
+		path, errorType string
+		body            map[string]any
+	}
+	got := make(chan post, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var p post
+		p.path, p.errorType = r.URL.Path, r.Header.Get("Lambda-Runtime-Function-Error-Type")
+		json.NewDecoder(r.Body).Decode(&p.body)
+		got <- p
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer srv.Close()
+	ReportInitError(strings.TrimPrefix(srv.URL, "http://"), ErrorTypeStore, errors.New("open store: no such table"))
+	p := <-got
+	if p.path != "/2018-06-01/runtime/init/error" || p.errorType != ErrorTypeStore ||
+		p.body["errorType"] != ErrorTypeStore || p.body["errorMessage"] != "open store: no such table" {
+		t.Errorf("got %+v", p)
+	}
+	// Without a Runtime API, or with one that is gone, it returns quietly.
+	ReportInitError("", ErrorTypeConfig, errors.New("x"))
+	srv.Close()
+	ReportInitError(strings.TrimPrefix(srv.URL, "http://"), ErrorTypeConfig, errors.New("x"))
 }

@@ -1,0 +1,152 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
+
+	"github.com/surgehq/surge/internal/lambda"
+)
+
+// functionArgs run `surge serve --functions` with this test binary as the
+// function program (TestMain runs main for SURGE_TEST_MAIN=1) and no
+// cgroup limits, which tests of the pool itself cover.
+var functionArgs = []string{"--functions", "--function-env", "SURGE_TEST_MAIN=1", "--function-limits", "off"}
+
+func TestServeFunctions(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts function processes")
+	}
+	p := startInProcess(t, append(functionArgs, "--function-provisioned", "1", "--function-name", "items-fn")...)
+
+	// The provisioned instance was ready before the listener: no cold start.
+	code, h, body := do(t, "POST", p.base+"/items", map[string]any{"id": "f1", "name": "through a function"})
+	if code != 201 || h.Get("X-Cold-Start") != "" || !strings.Contains(h.Get("Server-Timing"), "store;dur=") ||
+		!strings.Contains(h.Get("Server-Timing"), "lambda;dur=") || h.Get("X-Request-Id") == "" {
+		t.Fatalf("create: got %d %v %s", code, h, body)
+	}
+	if code, _, body = do(t, "GET", p.base+"/items/f1", nil); code != 200 || !strings.Contains(string(body), "through a function") {
+		t.Errorf("read: got %d %s", code, body)
+	}
+	if code, _, _ = do(t, "GET", p.base+"/items/nope", nil); code != 404 {
+		t.Errorf("missing: got %d", code)
+	}
+
+	// Lambda's Invoke API beside the gateway, with the seed's event.
+	c := awslambda.New(awslambda.Options{Region: "us-east-1", BaseEndpoint: aws.String(p.base),
+		Credentials: aws.AnonymousCredentials{}, RetryMaxAttempts: 1})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := c.Invoke(ctx, &awslambda.InvokeInput{FunctionName: aws.String("items-fn"),
+		Payload: []byte(`{"operation":"read","tableName":"items","payload":{"Key":{"id":"f1"}}}`)})
+	if err != nil || aws.ToString(out.ExecutedVersion) != "$LATEST" || !strings.Contains(string(out.Payload), `through a function`) {
+		t.Errorf("direct invocation: got %v %s", err, out.Payload)
+	}
+
+	_, _, metrics := do(t, "GET", p.admin+"/metrics", nil)
+	for _, want := range []string{
+		`surge_lambda_invocations_total{function="items-fn"} 4`,
+		`surge_lambda_provisioned_concurrency{function="items-fn"} 1`,
+		`surge_lambda_instances{function="items-fn",initialization_type="provisioned-concurrency",state="idle"} 1`,
+		`surge_lambda_init_duration_seconds_count{function="items-fn",initialization_type="provisioned-concurrency"} 1`,
+		`surge_lambda_concurrent_executions{function="items-fn"} 0`,
+		`surge_http_requests_total{code="2xx",route="POST /items"} 1`,
+	} {
+		if !bytes.Contains(metrics, []byte(want)) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	if code := p.stop(t); code != 0 {
+		t.Errorf("exit code %d", code)
+	}
+}
+
+func TestServeFunctionsRefusesAMemoryStore(t *testing.T) {
+	var errOut bytes.Buffer
+	code := run(context.Background(), append([]string{"serve", "--addr", "127.0.0.1:0", "--admin-addr", "", "--store", "mem:"},
+		functionArgs...), io.Discard, &errOut)
+	if code == 0 || !strings.Contains(errOut.String(), "memory store cannot be shared") {
+		t.Errorf("got exit %d: %s", code, errOut.String())
+	}
+}
+
+func TestFunctionFlags(t *testing.T) {
+	var out bytes.Buffer
+	run(context.Background(), []string{"serve", "--help"}, io.Discard, &out)
+	for _, want := range []string{"--functions", "--function-memory INT", "(default: 512)", "--function-reserved-concurrency",
+		"--function-provisioned", "--function-schedule", "--function-target-utilization", "--function-idle-timeout",
+		"--function-start-rate", "--function-limits", "--function-integration-timeout", "SURGE_FUNCTION_MEMORY"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("serve --help lacks %q", want)
+		}
+	}
+	got, err := parseScheduleFlag("cron(0 8 ? * MON-FRI *)=10:50; cron(0 19 ? * MON-FRI *)=5 ;", "Europe/Amsterdam")
+	want := []lambda.ScheduledAction{
+		{Schedule: "cron(0 8 ? * MON-FRI *)", Timezone: "Europe/Amsterdam", Min: 10, Max: 50},
+		{Schedule: "cron(0 19 ? * MON-FRI *)", Timezone: "Europe/Amsterdam", Min: 5},
+	}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("got %+v %v, want %+v", got, err, want)
+	}
+	for _, bad := range []string{"cron(0 8 ? * MON *)", "x=-1", "x=1:0", "x=a"} {
+		if _, err := parseScheduleFlag(bad, ""); err == nil {
+			t.Errorf("%q: got no error", bad)
+		}
+	}
+}
+
+func TestFunctionPoolConfig(t *testing.T) {
+	r := newRoot(io.Discard, io.Discard)
+	r.logLevel = "info"
+	s := &serveConfig{root: r, data: "rel-data", sync: "normal", table: "items", cacheControl: "no-cache"}
+	c := &s.functions
+	c.ThrottleStatus, c.Limits, c.Name = 429, "off", "fn"
+	env := func(cfg lambda.Config) map[string]string {
+		m := map[string]string{}
+		for _, kv := range cfg.Env {
+			k, v, _ := strings.Cut(kv, "=")
+			m[k] = v
+		}
+		return m
+	}
+	// SQLite by default, at an absolute path the instances can open from
+	// their own directory; the surge binary's own function subcommand.
+	cfg, err := c.poolConfig(s, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := env(cfg); !strings.HasPrefix(e["SURGE_STORE"], "sqlite:/") || !strings.HasSuffix(e["SURGE_STORE"], "/rel-data/items.db") ||
+		e["SURGE_TABLE"] != "items" || cfg.Command[len(cfg.Command)-1] != "function" {
+		t.Errorf("got %v %v", cfg.Command, e)
+	}
+	// DynamoDB: what the Lambda build reads, too.
+	s.store = "dynamodb://orders?endpoint=http://127.0.0.1:8000&region=eu-west-1&consistent=true"
+	c.Command = "/opt/fn/bootstrap"
+	if cfg, err = c.poolConfig(s, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if e := env(cfg); e["SURGE_TABLE"] != "orders" || e["SURGE_DYNAMODB_ENDPOINT"] != "http://127.0.0.1:8000" ||
+		e["SURGE_REGION"] != "eu-west-1" || e["SURGE_CONSISTENT_READS"] != "true" || cfg.Command[0] != "/opt/fn/bootstrap" {
+		t.Errorf("got %v %v", cfg.Command, e)
+	}
+	// The Lambda build cannot open SQLite; nothing can share a memory store.
+	s.store = ""
+	if _, err := c.poolConfig(s, nil, nil); err == nil || !strings.Contains(err.Error(), "DynamoDB only") {
+		t.Errorf("bootstrap over SQLite: got %v", err)
+	}
+	c.Command, s.store = "", "mem:"
+	if _, err := c.poolConfig(s, nil, nil); err == nil {
+		t.Error("a memory store: got no error")
+	}
+	s.store, c.ThrottleStatus = "", 503
+	if _, err := c.poolConfig(s, nil, nil); err == nil {
+		t.Error("throttle status 503: got no error")
+	}
+}
