@@ -125,6 +125,7 @@ type functionsConfig struct {
 	Env                 []string      `yaml:"env"`
 	IntegrationTimeout  time.Duration `yaml:"integration_timeout"`
 	ThrottleStatus      int           `yaml:"throttle_status"`
+	TimeoutStatus       int           `yaml:"timeout_status"`
 }
 
 // register defines the flags of c on fs, with their defaults.
@@ -147,12 +148,16 @@ func (c *functionsConfig) register(fs *ff.FlagSet) {
 	fs.StringEnumVar(&c.Limits, 0, "function-limits", "CPU and memory limits by memory size, through cgroups: auto (where the kernel allows) or off", string(lambda.LimitsAuto), string(lambda.LimitsOff))
 	fs.StringListVar(&c.Env, 0, "function-env", "an environment variable of the function, KEY=VALUE (repeatable)")
 	fs.DurationVar(&c.IntegrationTimeout, 0, "function-integration-timeout", lambda.DefaultIntegrationTimeout, "API Gateway's integration timeout: past it the client gets 504")
+	fs.IntVar(&c.TimeoutStatus, 0, "function-timeout-status", http.StatusGatewayTimeout, "answer to a request whose function reached its timeout: 504 (gateway_timeout) or 502 (what API Gateway answers when the function's timeout is shorter than its 29 s integration timeout)")
 	fs.IntVar(&c.ThrottleStatus, 0, "function-throttle-status", http.StatusTooManyRequests, "answer to a throttled request: 429 (throttled, Retry-After) or 500 (what API Gateway answers when Lambda throttles)")
 }
 
 // poolConfig is the pool's configuration: the function's settings, and
 // the environment that gives it the store and the settings serve passes.
 func (c *functionsConfig) poolConfig(s *serveConfig, log *slog.Logger, m *lambda.Metrics) (lambda.Config, error) {
+	if c.TimeoutStatus != http.StatusGatewayTimeout && c.TimeoutStatus != http.StatusBadGateway {
+		return lambda.Config{}, fmt.Errorf("--function-timeout-status %d: want 504 or 502", c.TimeoutStatus)
+	}
 	if c.ThrottleStatus != http.StatusTooManyRequests && c.ThrottleStatus != http.StatusInternalServerError {
 		return lambda.Config{}, fmt.Errorf("--function-throttle-status %d: want 429 or 500", c.ThrottleStatus)
 	}
@@ -285,7 +290,7 @@ func startFunctions(ctx context.Context, s *serveConfig, log *slog.Logger, reg p
 	return &functions{
 		pool: p,
 		integration: lambda.NewIntegration(p, lambda.IntegrationOptions{Routes: routes,
-			Timeout: c.IntegrationTimeout, ThrottleStatus: c.ThrottleStatus}),
+			Timeout: c.IntegrationTimeout, ThrottleStatus: c.ThrottleStatus, TimeoutStatus: c.TimeoutStatus}),
 		invoke: lambda.NewInvokeAPI(p),
 	}, nil
 }

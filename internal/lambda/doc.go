@@ -72,7 +72,7 @@
 //	Lambda outcome                 surge                          API Gateway (REST, Lambda proxy)
 //	throttled (429 TooManyRequests) 429 throttled, Retry-After     500 {"message": "Internal server error"}
 //	function error, crash, init     502 bad_gateway                502 {"message": "Internal server error"}
-//	function timeout (Timeout)     502 bad_gateway                502: Lambda's Task timed out is a function error
+//	function timeout (Timeout)     504 gateway_timeout            502: Lambda's Task timed out is a function error
 //	integration timeout (29 s)     504 gateway_timeout            504 {"message": "Endpoint request timed out"}
 //	malformed proxy response       502 bad_gateway                502 {"message": "Internal server error"}
 //
@@ -87,8 +87,10 @@
 // API Gateway answers 504 only when its own integration timeout (29 s by
 // default for a REST API) ends first; a function whose timeout is shorter
 // (deploy/aws sets 10 s) fails with Lambda's Sandbox.Timedout, a function
-// error, which API Gateway answers 502. Integration has both timeouts, so
-// both answers happen here as they do there.
+// error, which API Gateway answers 502. Integration has both timeouts;
+// a function timeout is answered 504 gateway_timeout by default, so that
+// a client can tell a slow backend from a failing one, and
+// IntegrationOptions.TimeoutStatus = 502 reproduces API Gateway exactly.
 //
 // # The Invoke API
 //

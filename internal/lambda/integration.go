@@ -54,6 +54,13 @@ type IntegrationOptions struct {
 	// default: throttled, with Retry-After) or 500, what API Gateway
 	// answers when Lambda throttles.
 	ThrottleStatus int
+	// TimeoutStatus is the answer to an invocation that reached the
+	// function's own timeout (Sandbox.Timedout): 504 (the default,
+	// gateway_timeout, what a client reads as "the backend took too
+	// long") or 502, what API Gateway answers when the function's timeout
+	// is shorter than its integration timeout (a timed-out Lambda is a
+	// function error to it).
+	TimeoutStatus int
 }
 
 // Integration is the API Gateway Lambda proxy integration in front of a
@@ -75,6 +82,9 @@ type Integration struct {
 func NewIntegration(p *Pool, opt IntegrationOptions) *Integration {
 	if opt.Stage == "" {
 		opt.Stage = "local"
+	}
+	if opt.TimeoutStatus != http.StatusBadGateway {
+		opt.TimeoutStatus = http.StatusGatewayTimeout
 	}
 	if opt.Timeout <= 0 {
 		opt.Timeout = DefaultIntegrationTimeout
@@ -208,6 +218,10 @@ func (g *Integration) answer(w http.ResponseWriter, r *http.Request, start time.
 		g.pool.cfg.Log.Warn("function error", "function", g.pool.cfg.Name, "request_id", res.RequestID,
 			"error_type", res.ErrorType, "error", string(clipBytes(res.Payload, 512)))
 		g.addPool(rec, start, res)
+		if res.ErrorType == "Sandbox.Timedout" && g.opt.TimeoutStatus == http.StatusGatewayTimeout {
+			writeError(w, http.StatusGatewayTimeout, CodeGatewayTimeout, "Endpoint request timed out", 0)
+			return
+		}
 		writeError(w, http.StatusBadGateway, CodeBadGateway, "Internal server error", 0)
 		return
 	}

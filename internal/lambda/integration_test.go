@@ -74,14 +74,30 @@ func TestIntegration(t *testing.T) {
 	})
 
 	t.Run("FunctionErrors", func(t *testing.T) {
-		for _, path := range []string{"/error", "/bad", "/crash", "/hang"} {
+		for _, path := range []string{"/error", "/bad", "/crash"} {
 			code, h, body := get(t, srv.URL+path)
 			if code != 502 || h.Get("Content-Type") != "application/json" ||
 				string(body) != `{"code":"bad_gateway","message":"Internal server error"}` {
 				t.Errorf("%s: got %d %v %s", path, code, h, body)
 			}
 		}
+		// The function's own timeout: 504 by default.
+		if code, _, body := get(t, srv.URL+"/hang"); code != 504 ||
+			string(body) != `{"code":"gateway_timeout","message":"Endpoint request timed out"}` {
+			t.Errorf("/hang: got %d %s, want 504 gateway_timeout", code, body)
+		}
 	})
+}
+
+func TestIntegrationFunctionTimeoutAsAPIGateway(t *testing.T) {
+	// With TimeoutStatus 502, a function that reaches its own timeout is a
+	// function error, as API Gateway answers it.
+	f := newFault(t, lambda.Config{Name: "fn-gw3", ReservedConcurrency: 1, Timeout: 300 * time.Millisecond})
+	srv := front(t, lambda.NewIntegration(f.Pool, lambda.IntegrationOptions{TimeoutStatus: 502}))
+	if code, _, body := get(t, srv.URL+"/hang"); code != 502 ||
+		string(body) != `{"code":"bad_gateway","message":"Internal server error"}` {
+		t.Errorf("got %d %s, want 502 bad_gateway", code, body)
+	}
 }
 
 func TestIntegrationTimeoutAndThrottleStatus(t *testing.T) {
