@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -36,7 +35,21 @@ type URL struct {
 	Consistent bool
 }
 
-var tableName = regexp.MustCompile(`^[A-Za-z0-9_.-]{3,255}$`)
+// validTableName reports whether name is a DynamoDB table name: 3 to 255
+// letters, digits, '_', '.' and '-'. (A loop rather than a regexp: a
+// package-level regexp is compiled at every Lambda cold start.)
+func validTableName(name string) bool {
+	if len(name) < 3 || len(name) > 255 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 // ParseURL parses a store URL. Unknown parameters are errors, so that a
 // misspelt one is not silently ignored.
@@ -52,7 +65,7 @@ func ParseURL(raw string) (*URL, error) {
 		return nil, fmt.Errorf("dynamo: store URL %q: expected dynamodb://TABLE?endpoint=URL&region=R&consistent=true", clip(raw))
 	}
 	out := &URL{Table: u.Hostname()}
-	if !tableName.MatchString(out.Table) {
+	if !validTableName(out.Table) {
 		return nil, fmt.Errorf("dynamo: store URL %q: a table name is 3 to 255 letters, digits, '_', '-' and '.'", clip(raw))
 	}
 	q, err := url.ParseQuery(u.RawQuery)
