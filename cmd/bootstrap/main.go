@@ -42,29 +42,8 @@
 // list), so that the binary stays small and its init short.
 package main
 
-import (
-	"context"
-	"fmt"
+import "github.com/surgehq/surge/internal/function"
 
-	"github.com/surgehq/surge/internal/dynamo"
-	"github.com/surgehq/surge/internal/function"
-	"github.com/surgehq/surge/internal/items"
-)
-
-func main() { function.Run(openStore) }
-
-// openStore opens the DynamoDB store that cfg names (SURGE_STORE is not
-// read: on Lambda the store is always DynamoDB). It sends nothing to
-// DynamoDB: the table is not checked until the first request (or
-// /readyz) uses it.
-func openStore(ctx context.Context, cfg *function.Config) (items.Store, error) {
-	client, err := dynamo.NewClient(ctx, &dynamo.URL{Table: cfg.Table, Endpoint: cfg.Endpoint, Region: cfg.Region})
-	if err != nil {
-		return nil, fmt.Errorf("open DynamoDB table %s: %w", cfg.Table, err)
-	}
-	opts := []dynamo.Option{dynamo.WithConsistentReads(cfg.ConsistentReads)}
-	if cfg.MaxAttempts > 0 {
-		opts = append(opts, dynamo.WithMaxAttempts(cfg.MaxAttempts))
-	}
-	return dynamo.New(client, cfg.Table, opts...), nil
-}
+// main runs the function over the DynamoDB store that the environment
+// names (SURGE_STORE is not read: on Lambda the store is always DynamoDB).
+func main() { function.Run(function.OpenDynamo) }

@@ -69,15 +69,7 @@ func openFunctionStore(ctx context.Context, cfg *function.Config) (items.Store, 
 	u := cfg.Store
 	switch {
 	case u == "":
-		client, err := dynamo.NewClient(ctx, &dynamo.URL{Table: cfg.Table, Endpoint: cfg.Endpoint, Region: cfg.Region})
-		if err != nil {
-			return nil, fmt.Errorf("open DynamoDB table %s: %w", cfg.Table, err)
-		}
-		opts := []dynamo.Option{dynamo.WithConsistentReads(cfg.ConsistentReads)}
-		if cfg.MaxAttempts > 0 {
-			opts = append(opts, dynamo.WithMaxAttempts(cfg.MaxAttempts))
-		}
-		return dynamo.New(client, cfg.Table, opts...), nil
+		return function.OpenDynamo(ctx, cfg)
 	case strings.HasPrefix(u, "sqlite:"):
 		path := strings.TrimPrefix(strings.TrimPrefix(u, "sqlite:"), "//")
 		sync := os.Getenv("SURGE_SYNC")
@@ -155,7 +147,7 @@ func (c *functionsConfig) register(fs *ff.FlagSet) {
 // poolConfig is the pool's configuration: the function's settings, and
 // the environment that gives it the store and the settings serve passes.
 func (c *functionsConfig) poolConfig(s *serveConfig, log *slog.Logger, m *lambda.Metrics) (lambda.Config, error) {
-	if c.TimeoutStatus != http.StatusGatewayTimeout && c.TimeoutStatus != http.StatusBadGateway {
+	if c.TimeoutStatus != 0 && c.TimeoutStatus != http.StatusGatewayTimeout && c.TimeoutStatus != http.StatusBadGateway {
 		return lambda.Config{}, fmt.Errorf("--function-timeout-status %d: want 504 or 502", c.TimeoutStatus)
 	}
 	if c.ThrottleStatus != http.StatusTooManyRequests && c.ThrottleStatus != http.StatusInternalServerError {

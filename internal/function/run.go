@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/surgehq/surge/internal/dynamo"
 	"github.com/surgehq/surge/internal/items"
 )
 
@@ -20,6 +21,22 @@ import (
 // should send nothing over the network, so that a cold start pays for no
 // round trip: a store is checked by its first request (or /readyz).
 type Opener func(ctx context.Context, cfg *Config) (items.Store, error)
+
+// OpenDynamo is the Opener of the DynamoDB store that cfg names (Table,
+// Endpoint, Region, ConsistentReads, MaxAttempts). It sends nothing to
+// DynamoDB: the table is not checked until the first request (or /readyz)
+// uses it.
+func OpenDynamo(ctx context.Context, cfg *Config) (items.Store, error) {
+	client, err := dynamo.NewClient(ctx, &dynamo.URL{Table: cfg.Table, Endpoint: cfg.Endpoint, Region: cfg.Region})
+	if err != nil {
+		return nil, fmt.Errorf("open DynamoDB table %s: %w", cfg.Table, err)
+	}
+	opts := []dynamo.Option{dynamo.WithConsistentReads(cfg.ConsistentReads)}
+	if cfg.MaxAttempts > 0 {
+		opts = append(opts, dynamo.WithMaxAttempts(cfg.MaxAttempts))
+	}
+	return dynamo.New(client, cfg.Table, opts...), nil
+}
 
 // Init error types, reported to the Runtime API's init error path in the
 // <category>.<reason> form the Runtime API asks for.
