@@ -23,12 +23,7 @@ ACCESS_LOG=${ACCESS_LOG:-false}
 THROTTLE_RATE=${THROTTLE_RATE:-1000000}
 export SURGE_BENCH_ITEMS=$ITEMS
 
-command -v wrk >/dev/null || { echo "installing wrk"; apt-get install -y wrk >/dev/null || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }; }
-
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
+source bench/wrk/lib.sh
 
 go build -o "$work/surge" ./cmd/surge
 go build -o "$work/minimal" ./bench/minimal
@@ -37,32 +32,13 @@ go build -o "$work/minimal" ./bench/minimal
 "$work/surge" serve --addr 127.0.0.1:18180 --admin-addr 127.0.0.1:18190 --data "$work/data" --optimized \
 	--access-log="$ACCESS_LOG" --throttle-stage-rate "$THROTTLE_RATE" --throttle-stage-burst "$THROTTLE_RATE" \
 	--throttle-account-rate "$THROTTLE_RATE" --throttle-account-burst "$THROTTLE_RATE" 2>"$work/surge.log" & pids+=($!)
-for port in 18189 18180; do
-	for _ in $(seq 100); do curl -sf "127.0.0.1:$port/healthz" -o /dev/null 2>&1 && break; curl -s "127.0.0.1:$port/" -o /dev/null && break; sleep 0.05; done
-done
+wait_up 18189 18180
 
 # Seed the items the GET bench reads, 25 per batch request, then read each
 # once so that the response cache holds them all.
-for ((i = 0; i < ITEMS; i += 25)); do
-	ops=""
-	for ((j = i; j < i + 25 && j < ITEMS; j++)); do
-		ops+="${ops:+,}{\"op\":\"create\",\"id\":\"b$j\",\"item\":{\"name\":\"item $j\",\"price\":12.5,\"note\":\"$(printf 'x%.0s' {1..160})\"}}"
-	done
-	curl -sf -X POST 127.0.0.1:18180/items/_batch -H 'Content-Type: application/json' -d "{\"operations\":[$ops]}" -o /dev/null
-done
+seed 18180 "$ITEMS"
 for ((i = 0; i < ITEMS; i++)); do echo "url = \"http://127.0.0.1:18180/items/b$i\""; echo "output = /dev/null"; done >"$work/warm.curl"
 curl -sf -K "$work/warm.curl"
-
-measure() {
-	local name=$1 url=$2 lua=${3:-}
-	local args=(-t"$THREADS" -c"$CONNS" -d"$DURATION" --latency)
-	[ -n "$lua" ] && args+=(-s "$lua")
-	wrk "${args[@]}" "$url" >"$work/$name.txt"
-	local rate p99
-	rate=$(awk '/Requests\/sec/ {print $2}' "$work/$name.txt")
-	p99=$(awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; print v}' "$work/$name.txt")
-	echo "$rate $p99"
-}
 
 read -r minimal minimal_p99 < <(measure minimal http://127.0.0.1:18189/)
 read -r cached cached_p99 < <(measure cached http://127.0.0.1:18180 bench/wrk/get.lua)

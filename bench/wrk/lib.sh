@@ -1,0 +1,42 @@
+# Shared by bench/serve-wrk.sh and bench/gateway-wrk.sh (sourced, not run):
+# wrk setup, start-up waits, item seeding and one measurement.
+
+command -v wrk >/dev/null || { echo "installing wrk"; apt-get install -y wrk >/dev/null || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }; }
+
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+# wait_up PORT...: waits until each port answers HTTP.
+wait_up() {
+	for port in "$@"; do
+		for _ in $(seq 100); do curl -s "127.0.0.1:$port/healthz" -o /dev/null && break; sleep 0.05; done
+	done
+}
+
+# seed PORT N: creates items b0 .. b<N-1> (what bench/wrk/get.lua reads), 25 per batch request.
+seed() {
+	local port=$1 n=$2 i j ops note
+	note=$(printf 'x%.0s' {1..160})
+	for ((i = 0; i < n; i += 25)); do
+		ops=""
+		for ((j = i; j < i + 25 && j < n; j++)); do
+			ops+="${ops:+,}{\"op\":\"create\",\"id\":\"b$j\",\"item\":{\"name\":\"item $j\",\"price\":12.5,\"note\":\"$note\"}}"
+		done
+		curl -sf -X POST "127.0.0.1:$port/items/_batch" -H 'Content-Type: application/json' -d "{\"operations\":[$ops]}" -o /dev/null
+	done
+}
+
+# measure NAME URL [LUA]: runs wrk (THREADS, CONNS, DURATION), keeps its
+# output in $work/NAME.txt and prints "rate p99_ms".
+measure() {
+	local name=$1 url=$2 lua=${3:-}
+	local args=(-t"$THREADS" -c"$CONNS" -d"$DURATION" --latency)
+	[ -n "$lua" ] && args+=(-s "$lua")
+	wrk "${args[@]}" "$url" >"$work/$name.txt"
+	local rate p99
+	rate=$(awk '/Requests\/sec/ {print $2}' "$work/$name.txt")
+	p99=$(awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; print v}' "$work/$name.txt")
+	echo "$rate $p99"
+}
