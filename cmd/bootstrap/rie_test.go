@@ -222,9 +222,11 @@ func TestEmulator(t *testing.T) {
 	endpoint := dynalitetest.Start(t)
 	table := dynalitetest.NewTable(t, dynalitetest.NewClient(endpoint))
 	bootstrap := buildBootstrap(t)
+	// The harness's credentials: DynamoDB Local keeps a database per access
+	// key id, and takes letters and digits only.
 	e := startEmulator(t, rie, bootstrap, append(os.Environ(),
 		"SURGE_TABLE="+table, "SURGE_DYNAMODB_ENDPOINT="+endpoint, "AWS_REGION=us-east-1",
-		"AWS_ACCESS_KEY_ID=surge-local", "AWS_SECRET_ACCESS_KEY=surge-local", "SURGE_CONSISTENT_READS=true"))
+		"AWS_ACCESS_KEY_ID=surgelocal", "AWS_SECRET_ACCESS_KEY=surgelocal", "SURGE_CONSISTENT_READS=true"))
 
 	// Create: the first answer is the cold start's.
 	resp := e.http(t, newRequest("POST", "https://api.example/items", `{"name":"widget","n":12345678901234567890}`), "acme")

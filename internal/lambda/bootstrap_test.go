@@ -29,9 +29,11 @@ func TestBootstrapOverDynamoDB(t *testing.T) {
 		t.Fatalf("build bootstrap: %v\n%s", err, out)
 	}
 	logs := &syncBuffer{}
+	// The harness's credentials: DynamoDB Local keeps a database per access
+	// key id, and takes letters and digits only.
 	p, err := lambda.New(lambda.Config{Name: "bootstrap", Command: []string{bootstrap}, Limits: lambda.LimitsOff, Log: slogTo(logs),
 		Env: []string{"SURGE_TABLE=" + table, "SURGE_DYNAMODB_ENDPOINT=" + endpoint, "SURGE_CONSISTENT_READS=true",
-			"AWS_ACCESS_KEY_ID=surge-local", "AWS_SECRET_ACCESS_KEY=surge-local"}})
+			"AWS_ACCESS_KEY_ID=surgelocal", "AWS_SECRET_ACCESS_KEY=surgelocal"}})
 	if err != nil {
 		t.Fatal(err)
 	}
