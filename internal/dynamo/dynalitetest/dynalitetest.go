@@ -1,14 +1,6 @@
-// Package dynalitetest runs a DynamoDB-API engine for tests, on a free
-// loopback port, and stops it afterwards. There are two engines:
-//
-//   - dynalite (the default), on Node.js: the pinned version in
-//     tools/dynalite, started by tools/dynalite/serve.js, which adds what
-//     dynalite lacks (TransactWriteItems, ReturnValuesOnConditionCheckFailure,
-//     UpdateTimeToLive) in our reading of DynamoDB's semantics;
-//   - DynamoDB Local, AWS's own engine (DynamoDBLocal.jar, on Java 17): the
-//     pinned version in tools/dynamodb-local, so that the transactional and
-//     conditional paths are also checked against AWS's implementation rather
-//     than only against ours. SURGE_DYNAMODB_ENGINE=dynamodb-local picks it.
+// Package dynalitetest runs dynalite, a DynamoDB-API engine on Node.js,
+// for tests: the pinned version in tools/dynalite, started by
+// tools/dynalite/serve.js on a free loopback port and stopped afterwards.
 //
 // A package's tests share one engine when its TestMain calls Main:
 //
@@ -19,31 +11,16 @@
 //
 // Environment:
 //
-//	SURGE_DYNAMODB_ENGINE          dynalite (the default) or dynamodb-local
-//	SURGE_DYNAMODB_ENDPOINT        use this engine, already running, instead;
-//	                               nothing is started
-//	SURGE_DYNALITE                 a node_modules directory holding dynalite, used
-//	                               instead of tools/dynalite/node_modules
-//	SURGE_DYNAMODB_LOCAL           a directory holding DynamoDBLocal.jar and
-//	                               DynamoDBLocal_lib, used instead of the one
-//	                               in tools/dynamodb-local/node_modules
-//	SURGE_REQUIRE_DYNALITE=1       fail, rather than skip, where node is missing
-//	                               (CI sets it)
-//	SURGE_REQUIRE_DYNAMODB_LOCAL=1 fail, rather than skip, where java (or npm,
-//	                               to install the jar) is missing (CI sets it
-//	                               where java is installed)
+//	SURGE_DYNAMODB_ENDPOINT  use this engine, already running, instead
+//	                         (such as DynamoDB Local); nothing is started
+//	SURGE_DYNALITE           a node_modules directory holding dynalite, used
+//	                         instead of tools/dynalite/node_modules
+//	SURGE_REQUIRE_DYNALITE=1 fail, rather than skip, where node is missing
+//	                         (CI sets it)
 //
-// When an engine's node_modules is missing and npm is there, the harness
-// runs `npm ci` in its tools directory first (once, under a file lock, since
-// test binaries of several packages may start at once).
-//
-// DynamoDB Local has no option to choose the address it listens on: it
-// listens on every interface, and the harness only ever connects to it on
-// 127.0.0.1. It runs with -inMemory and with its telemetry off, in a
-// process group of its own that Close ends; on Linux the kernel kills it
-// when the test process dies (a parent-death signal), elsewhere a small
-// shell wrapper does when the pipe from the test process closes, so that it
-// never outlives the tests however they end.
+// When tools/dynalite/node_modules is missing and npm is there, Start runs
+// `npm ci` in tools/dynalite first (once, under a file lock, since test
+// binaries of several packages may start at once).
 package dynalitetest
 
 import (
@@ -75,59 +52,29 @@ import (
 
 // Environment variables read by the harness.
 const (
-	EnvEngine               = "SURGE_DYNAMODB_ENGINE"
-	EnvEndpoint             = "SURGE_DYNAMODB_ENDPOINT"
-	EnvDynalite             = "SURGE_DYNALITE"
-	EnvDynamoDBLocal        = "SURGE_DYNAMODB_LOCAL"
-	EnvRequire              = "SURGE_REQUIRE_DYNALITE"
-	EnvRequireDynamoDBLocal = "SURGE_REQUIRE_DYNAMODB_LOCAL"
+	EnvEndpoint = "SURGE_DYNAMODB_ENDPOINT"
+	EnvDynalite = "SURGE_DYNALITE"
+	EnvRequire  = "SURGE_REQUIRE_DYNALITE"
 )
 
-// The engines, as SURGE_DYNAMODB_ENGINE names them.
-const (
-	Dynalite      = "dynalite"
-	DynamoDBLocal = "dynamodb-local"
-)
-
-// Engine returns the engine that Start runs: SURGE_DYNAMODB_ENGINE, or
-// Dynalite when it is unset. Start fails a test on any other value.
-func Engine() string {
-	if e := os.Getenv(EnvEngine); e != "" {
-		return e
-	}
-	return Dynalite
-}
-
-// ErrNoNode is returned by StartServer where node is not installed, and by
-// StartDynamoDBLocal where DynamoDB Local is not installed and npm is
-// missing.
+// ErrNoNode is returned by StartServer where node is not installed.
 var ErrNoNode = errors.New("dynalitetest: node is not installed")
 
-// ErrNoJava is returned by StartDynamoDBLocal where java is not installed.
-var ErrNoJava = errors.New("dynalitetest: java is not installed")
+// howToInstall is what a skipped test says.
+const howToInstall = "dynalite tests need Node.js 20 or later and npm " +
+	"(Debian: apt-get install nodejs npm; then `npm ci` in tools/dynalite, or let the tests run it), " +
+	"or an engine named by " + EnvEndpoint + "; set " + EnvRequire + "=1 to make this a failure"
 
-// howToInstall and howToInstallDynamoDBLocal are what a skipped test says.
-const (
-	howToInstall = "dynalite tests need Node.js 20 or later and npm " +
-		"(Debian: apt-get install nodejs npm; then `npm ci` in tools/dynalite, or let the tests run it), " +
-		"or an engine named by " + EnvEndpoint + "; set " + EnvRequire + "=1 to make this a failure"
-	howToInstallDynamoDBLocal = "DynamoDB Local tests need Java 17 or later (Debian: apt-get install openjdk-17-jre-headless) " +
-		"and, to install DynamoDBLocal.jar, Node.js 20 or later and npm (`npm ci` in tools/dynamodb-local, or let the tests run it); " +
-		"set " + EnvRequireDynamoDBLocal + "=1 to make this a failure, or leave " + EnvEngine + " unset for dynalite"
-)
-
-// startTimeout bounds npm ci plus an engine's start.
+// startTimeout bounds npm ci plus dynalite's start.
 const startTimeout = 3 * time.Minute
 
-// Server is a running engine: dynalite (StartServer) or DynamoDB Local
-// (StartDynamoDBLocal).
+// Server is a running dynalite.
 type Server struct {
 	// Endpoint is the engine's URL, http://127.0.0.1:PORT.
 	Endpoint string
 
 	cmd    *exec.Cmd
-	stop   func() // asks the engine to exit
-	kill   func() // ends it at once
+	stdin  io.WriteCloser
 	exited chan struct{}
 	stderr *syncBuffer
 	once   sync.Once
@@ -140,14 +87,14 @@ func StartServer(ctx context.Context) (*Server, error) {
 	if err != nil {
 		return nil, ErrNoNode
 	}
-	dir, err := toolDir("dynalite", "serve.js")
+	dir, err := toolDir()
 	if err != nil {
 		return nil, err
 	}
 	nodePath := os.Getenv(EnvDynalite)
 	if nodePath == "" {
 		nodePath = filepath.Join(dir, "node_modules")
-		if err := ensureInstalled(ctx, dir, filepath.Join("dynalite", "package.json")); err != nil {
+		if err := ensureInstalled(ctx, dir); err != nil {
 			return nil, err
 		}
 	}
@@ -164,9 +111,7 @@ func StartServer(ctx context.Context) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dynalitetest: %w", err)
 	}
-	s := &Server{cmd: cmd, exited: make(chan struct{}), stderr: &syncBuffer{}}
-	s.stop = func() { stdin.Close() }
-	s.kill = func() { cmd.Process.Kill() }
+	s := &Server{cmd: cmd, stdin: stdin, exited: make(chan struct{}), stderr: &syncBuffer{}}
 	cmd.Stderr = s.stderr
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("dynalitetest: start dynalite: %w", err)
@@ -230,55 +175,52 @@ func waitAnswers(ctx context.Context, endpoint string) error {
 	return fmt.Errorf("dynalitetest: dynalite does not answer: %v", last)
 }
 
-// PID returns the process id of the engine's process: dynalite's, or,
-// for DynamoDB Local, the leader of its process group (java itself on
-// Linux, the wrapper shell elsewhere).
+// PID returns the process id of the dynalite process.
 func (s *Server) PID() int { return s.cmd.Process.Pid }
 
-// Close stops the engine and waits for it to exit. It is safe to call more
+// Close stops dynalite and waits for it to exit. It is safe to call more
 // than once.
 func (s *Server) Close() error {
 	s.once.Do(func() {
-		s.stop()
+		s.stdin.Close()
 		select {
 		case <-s.exited:
 		case <-time.After(5 * time.Second):
-			s.kill()
+			s.cmd.Process.Kill()
 			<-s.exited
 		}
 	})
 	return nil
 }
 
-// toolDir finds tools/NAME, the directory holding file marker, by walking
-// up from the working directory (a package's directory under go test) to
-// the module root.
-func toolDir(name, marker string) (string, error) {
+// toolDir finds tools/dynalite by walking up from the working directory
+// (a package's directory under go test) to the module root.
+func toolDir() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", fmt.Errorf("dynalitetest: %w", err)
 	}
 	for {
-		cand := filepath.Join(dir, "tools", name)
-		if _, err := os.Stat(filepath.Join(cand, marker)); err == nil {
+		cand := filepath.Join(dir, "tools", "dynalite")
+		if _, err := os.Stat(filepath.Join(cand, "serve.js")); err == nil {
 			return cand, nil
 		}
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return "", fmt.Errorf("dynalitetest: no tools/%s/%s in module root %s", name, marker, dir)
+			return "", fmt.Errorf("dynalitetest: no tools/dynalite/serve.js in module root %s", dir)
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return "", fmt.Errorf("dynalitetest: tools/%s not found above the working directory", name)
+			return "", errors.New("dynalitetest: tools/dynalite not found above the working directory")
 		}
 		dir = parent
 	}
 }
 
-// ensureInstalled runs `npm ci` in dir unless node_modules/probe is there.
+// ensureInstalled runs `npm ci` in dir unless dynalite is installed there.
 // A file lock keeps concurrent test binaries from installing at once.
-func ensureInstalled(ctx context.Context, dir, probe string) error {
+func ensureInstalled(ctx context.Context, dir string) error {
 	installed := func() bool {
-		_, err := os.Stat(filepath.Join(dir, "node_modules", probe))
+		_, err := os.Stat(filepath.Join(dir, "node_modules", "dynalite", "package.json"))
 		return err == nil
 	}
 	if installed() {
@@ -309,7 +251,7 @@ func ensureInstalled(ctx context.Context, dir, probe string) error {
 		return fmt.Errorf("dynalitetest: npm ci in %s: %w\n%s", dir, err, out)
 	}
 	if !installed() {
-		return fmt.Errorf("dynalitetest: npm ci in %s did not install %s", dir, probe)
+		return fmt.Errorf("dynalitetest: npm ci in %s did not install dynalite", dir)
 	}
 	return nil
 }
@@ -322,7 +264,7 @@ var shared struct {
 	err    error
 }
 
-// Main runs a package's tests with one engine for them all, started on
+// Main runs a package's tests with one dynalite for them all, started on
 // first use by Start and stopped when the tests are done; it returns the
 // exit code for os.Exit.
 func Main(m *testing.M) int {
@@ -341,67 +283,46 @@ func Main(m *testing.M) int {
 var warnOnce sync.Once
 
 // Start returns the endpoint of a DynamoDB-API engine for tb: the one named
-// by SURGE_DYNAMODB_ENDPOINT, else the package's shared engine (see Main),
-// else an engine of tb's own, stopped when tb ends; the engine is the one
-// SURGE_DYNAMODB_ENGINE names (see Engine). Where node (for dynalite) or
-// java (for DynamoDB Local) is missing it skips tb, saying how to install
-// it, or fails tb when SURGE_REQUIRE_DYNALITE=1 or
-// SURGE_REQUIRE_DYNAMODB_LOCAL=1.
+// by SURGE_DYNAMODB_ENDPOINT, else the package's shared dynalite (see
+// Main), else a dynalite of tb's own, stopped when tb ends. Where node is
+// missing it skips tb, saying how to install it, or fails tb when
+// SURGE_REQUIRE_DYNALITE=1.
 func Start(tb testing.TB) string {
 	tb.Helper()
 	if ep := os.Getenv(EnvEndpoint); ep != "" {
 		return ep
-	}
-	engine := Engine()
-	if engine != Dynalite && engine != DynamoDBLocal {
-		tb.Fatalf("%s=%q: want %s or %s", EnvEngine, engine, Dynalite, DynamoDBLocal)
 	}
 	shared.Lock()
 	if shared.on {
 		defer shared.Unlock()
 		if shared.server == nil && shared.err == nil {
 			ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
-			shared.server, shared.err = startEngine(ctx, engine)
+			shared.server, shared.err = StartServer(ctx)
 			cancel()
 		}
 		if shared.err != nil {
-			unavailable(tb, engine, shared.err)
+			unavailable(tb, shared.err)
 		}
 		return shared.server.Endpoint
 	}
 	shared.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
-	s, err := startEngine(ctx, engine)
+	s, err := StartServer(ctx)
 	if err != nil {
-		unavailable(tb, engine, err)
+		unavailable(tb, err)
 	}
 	tb.Cleanup(func() { s.Close() })
 	return s.Endpoint
 }
 
-// startEngine starts the engine named engine.
-func startEngine(ctx context.Context, engine string) (*Server, error) {
-	if engine == DynamoDBLocal {
-		return StartDynamoDBLocal(ctx)
-	}
-	return StartServer(ctx)
-}
-
-// unavailable skips tb, loudly, where err says that what engine needs is
-// not installed (or fails it where that is required), and fails it on any
-// other error.
-func unavailable(tb testing.TB, engine string, err error) {
+func unavailable(tb testing.TB, err error) {
 	tb.Helper()
-	how, require := howToInstall, EnvRequire
-	if engine == DynamoDBLocal {
-		how, require = howToInstallDynamoDBLocal, EnvRequireDynamoDBLocal
+	if !errors.Is(err, ErrNoNode) {
+		tb.Fatalf("dynalite: %v", err)
 	}
-	if !errors.Is(err, ErrNoNode) && !errors.Is(err, ErrNoJava) {
-		tb.Fatalf("%s: %v", engine, err)
-	}
-	msg := fmt.Sprintf("SKIP: %v: %s", err, how)
-	if os.Getenv(require) == "1" {
+	msg := fmt.Sprintf("SKIP: %v: %s", err, howToInstall)
+	if os.Getenv(EnvRequire) == "1" {
 		tb.Fatal(msg)
 	}
 	// Loud: shown even without -v.
