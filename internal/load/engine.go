@@ -367,6 +367,7 @@ func (w *worker) send(tk ticket) time.Duration {
 	w.b.next(&w.req)
 	r.sent.Add(1)
 	err := w.c.do(&w.req, &w.res)
+	r.pool.release(w.req.held)
 	doneAt := r.clock.now()
 	r.finished.Add(1)
 	x := sample{intended: tk.at, sent: tk.woke, done: doneAt, late: tk.late, reqBytes: len(w.req.body)}

@@ -51,3 +51,23 @@ func TestPoolKeepsDeletesApart(t *testing.T) {
 		t.Errorf("take after the kept ids: got %q %v, want a shared id", id, ok)
 	}
 }
+
+// A shared id that a request in flight uses is never taken by a delete
+// until the request ends.
+func TestPoolTakesNoIDInUse(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	p := newPool(10, 0)
+	p.add("a", r)
+	k := &picker{r: r}
+	var req request
+	if id, ok := p.pick(k, &req); !ok || id != "a" {
+		t.Fatalf("pick: got %q %v", id, ok)
+	}
+	if id, ok := p.take(r); ok {
+		t.Fatalf("take returned %q, in use by a request in flight", id)
+	}
+	p.release(req.held)
+	if id, ok := p.take(r); !ok || id != "a" {
+		t.Errorf("take after release: got %q %v, want a", id, ok)
+	}
+}

@@ -107,21 +107,23 @@ func (c *chooser) pick(r *rand.Rand) Op {
 // need an existing item. It is bounded: past its size, a new id replaces a
 // random one, so memory stays flat however long a run creates.
 //
-// A share of the new ids (retire, the deletes expected per create) goes
-// to a separate queue that only deletes take from, so that a delete never
-// retires an item that a read or write in flight is using: such races
-// would show as 404s that are the load tester's doing, not the target's.
-// Only when that queue is empty does a delete take from the shared ids.
+// A delete never retires an item that a request in flight is using: such
+// races would show as 404s of the load tester's own making, not the
+// target's. So a share of the new ids (retire: the deletes expected per
+// create) goes to a queue that only deletes take from, and the ids picked
+// for requests in flight are counted until they end (release); when that
+// queue is empty, a delete takes a shared id that nothing is using.
 type pool struct {
-	mu     sync.RWMutex
-	ids    []string
-	doomed []string
-	retire float64
-	size   int
+	mu       sync.Mutex
+	ids      []string
+	doomed   []string
+	inflight map[string]int32
+	retire   float64
+	size     int
 }
 
 func newPool(size int, retire float64) *pool {
-	return &pool{size: size, retire: retire, ids: make([]string, 0, min(size, 1<<16))}
+	return &pool{size: size, retire: retire, ids: make([]string, 0, min(size, 1<<16)), inflight: map[string]int32{}}
 }
 
 // retireShare returns the deletes a mix sends per create (at most 1), the
@@ -163,28 +165,50 @@ func (p *pool) add(id string, r *rand.Rand) {
 }
 
 func (p *pool) len() int {
-	p.mu.RLock()
+	p.mu.Lock()
 	n := len(p.ids)
-	p.mu.RUnlock()
+	p.mu.Unlock()
 	return n
 }
 
-// pick returns an id chosen by the picker, leaving it in the pool.
-func (p *pool) pick(k *picker) (string, bool) {
-	p.mu.RLock()
+// pick returns an id chosen by the picker, leaving it in the pool, and
+// appends it to req's held ids: it counts as in use until release.
+func (p *pool) pick(k *picker, req *request) (string, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	n := len(p.ids)
 	if n == 0 {
-		p.mu.RUnlock()
 		return "", false
 	}
 	id := p.ids[k.index(n)]
-	p.mu.RUnlock()
+	p.inflight[id]++
+	req.held = append(req.held, id)
 	return id, true
 }
 
+// release ends the use of ids that pick handed out.
+func (p *pool) release(ids []string) {
+	if len(ids) == 0 {
+		return
+	}
+	p.mu.Lock()
+	for _, id := range ids {
+		if p.inflight[id] <= 1 {
+			delete(p.inflight, id)
+		} else {
+			p.inflight[id]--
+		}
+	}
+	p.mu.Unlock()
+}
+
+// takeTries bounds how many shared ids a delete looks at for one that no
+// request in flight is using.
+const takeTries = 8
+
 // take removes an id for a delete: the oldest kept for deletes, else a
-// uniformly chosen shared one (which a read already sent may then find
-// gone, with a 404).
+// shared one that no request in flight is using. It fails when there is
+// none (the caller then creates instead).
 func (p *pool) take(r *rand.Rand) (string, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -195,15 +219,18 @@ func (p *pool) take(r *rand.Rand) (string, bool) {
 		return id, true
 	}
 	n := len(p.ids)
-	if n == 0 {
-		return "", false
+	for range min(n, takeTries) {
+		i := r.IntN(n)
+		id := p.ids[i]
+		if p.inflight[id] > 0 {
+			continue
+		}
+		p.ids[i] = p.ids[n-1]
+		p.ids[n-1] = ""
+		p.ids = p.ids[:n-1]
+		return id, true
 	}
-	i := r.IntN(n)
-	id := p.ids[i]
-	p.ids[i] = p.ids[n-1]
-	p.ids[n-1] = ""
-	p.ids = p.ids[:n-1]
-	return id, true
+	return "", false
 }
 
 // picker chooses an index into a pool of n ids, uniformly or by zipf: with
@@ -362,6 +389,8 @@ type request struct {
 	wantID bool
 	// newID is the id the request creates, when the client chose it.
 	newID string
+	// held are the pool ids the request uses, released when it ends.
+	held []string
 }
 
 // response is what the engine needs of a response; its slices are valid
@@ -519,13 +548,13 @@ func (b *builder) next(req *request) {
 // build fills req with a request of operation op. An operation on an
 // existing item when the pool is empty becomes a create, which fills it.
 func (b *builder) build(op Op, req *request) {
-	*req = request{op: op}
+	*req = request{op: op, held: req.held[:0]}
 	sh := b.sh
 	switch op {
 	case OpCreate:
 		b.create(req)
 	case OpRead, OpUpdate, OpPatch:
-		id, ok := b.pool.pick(&b.pk)
+		id, ok := b.pool.pick(&b.pk, req)
 		if !ok {
 			b.create(req)
 			return
@@ -572,7 +601,7 @@ func (b *builder) batch(req *request) {
 		if i > 0 {
 			d = append(d, ',')
 		}
-		if id, ok := b.pool.pick(&b.pk); ok {
+		if id, ok := b.pool.pick(&b.pk, req); ok {
 			d = append(d, `{"op":"get","id":`...)
 			d = appendJSONString(d, id)
 		} else {
@@ -591,7 +620,7 @@ func (b *builder) dispatch(op Op, req *request) {
 	switch op {
 	case OpsRead, OpsUpdate:
 		var ok bool
-		if id, ok = b.pool.pick(&b.pk); !ok {
+		if id, ok = b.pool.pick(&b.pk, req); !ok {
 			op = OpsCreate
 		}
 	case OpsDelete:
