@@ -301,7 +301,7 @@ func TestTimeoutEndsTheInstance(t *testing.T) {
 }
 
 func TestInitErrors(t *testing.T) {
-	f := newFault(t, lambda.Config{Name: "fn-init", InitTimeout: 500 * time.Millisecond})
+	f := newFault(t, lambda.Config{Name: "fn-init", InitTimeout: 2 * time.Second})
 	t.Run("Reported", func(t *testing.T) {
 		f.setInit(t, "fail")
 		typ, msg := errorOf(t, invoke(t, f.Pool, event("/echo")))
@@ -320,7 +320,7 @@ func TestInitErrors(t *testing.T) {
 	t.Run("Timeout", func(t *testing.T) {
 		f.setInit(t, "hang")
 		typ, msg := errorOf(t, invoke(t, f.Pool, event("/echo")))
-		if typ != "Sandbox.Timedout" || !strings.Contains(msg, "Init phase timed out after 0.50 seconds") {
+		if typ != "Sandbox.Timedout" || !strings.Contains(msg, "Init phase timed out after 2.00 seconds") {
 			t.Errorf("got %s %q", typ, msg)
 		}
 	})
