@@ -15,6 +15,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/google/uuid"
 	"github.com/peterbourgon/ff/v4"
 	"github.com/peterbourgon/ff/v4/ffhelp"
 )
@@ -179,6 +180,10 @@ func (e exitCode) Error() string {
 }
 
 func main() {
+	// Request ids (UUIDv7) take their random bits from a buffered pool
+	// rather than one crypto/rand read each. Ids are not secrets. This must
+	// happen before any goroutine makes one.
+	uuid.EnableRandPool()
 	// The first SIGINT or SIGTERM cancels ctx, so that a subcommand can stop
 	// gracefully; a second one kills the process as usual.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

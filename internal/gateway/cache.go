@@ -206,6 +206,7 @@ type responseStore interface {
 type cachedResponse struct {
 	header http.Header // Content-Type, ETag, Cache-Control: never modified
 	body   []byte
+	length []string // Content-Length, never modified
 	etag   string
 	// tenantGen and resGen are the generations the response was read at;
 	// a write since has changed them, and the response is stale.
@@ -438,8 +439,10 @@ func (c *Cache) safePlan(r *http.Request, ri *RequestInfo, cr *cacheRoute) (p pl
 		}
 	}()
 	tenant := items.TenantFrom(r.Context())
-	p.key = c.key(r, cr, tenant)
-	tg, rg := c.resourceGens(cr, r.URL.EscapedPath(), tenant)
+	var buf [8]string
+	segs := appendSegments(buf[:0], r.URL.EscapedPath())
+	p.key = c.key(r, cr, tenant, segs)
+	tg, rg := c.resourceGens(cr, segs, tenant)
 	p.tenantGen, p.resGen = tg.Load(), rg.Load()
 	if wantsInvalidation(r.Header) {
 		pr := principal(r)
@@ -486,7 +489,8 @@ func (c *Cache) safeStore(p plan, cw *capture) (e *cachedResponse) {
 			h[k] = v
 		}
 	}
-	e = &cachedResponse{header: h, body: append([]byte(nil), cw.body...), etag: cw.h.Get("Etag"), tenantGen: p.tenantGen, resGen: p.resGen}
+	e = &cachedResponse{header: h, body: append([]byte(nil), cw.body...), length: []string{strconv.Itoa(len(cw.body))},
+		etag: cw.h.Get("Etag"), tenantGen: p.tenantGen, resGen: p.resGen}
 	c.store.Set(p.key, e)
 	return e
 }
@@ -507,7 +511,7 @@ func writeCached(w http.ResponseWriter, r *http.Request, e *cachedResponse, xcac
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	h["Content-Length"] = []string{strconv.Itoa(len(e.body))}
+	h["Content-Length"] = e.length
 	w.WriteHeader(http.StatusOK)
 	w.Write(e.body)
 }
@@ -515,22 +519,20 @@ func writeCached(w http.ResponseWriter, r *http.Request, e *cachedResponse, xcac
 var xcacheValues = map[string][]string{"Hit": {"Hit"}, "Miss": {"Miss"}}
 
 // key returns the cache key: method, route, tenant, then each declared
-// parameter the route has.
-func (c *Cache) key(r *http.Request, cr *cacheRoute, tenant string) string {
+// parameter the route has. segs is the request's escaped path split at
+// "/".
+func (c *Cache) key(r *http.Request, cr *cacheRoute, tenant string, segs []string) string {
 	var b strings.Builder
 	b.Grow(64)
 	b.WriteString(cr.pattern)
 	b.WriteByte(0)
 	b.WriteString(tenant)
-	if len(cr.params) > 0 {
-		segs := strings.Split(r.URL.EscapedPath(), "/")
-		for _, p := range cr.params {
-			b.WriteByte(0)
-			b.WriteString(p.name)
-			b.WriteByte('=')
-			if p.seg < len(segs) {
-				b.WriteString(unescapeSegment(segs[p.seg]))
-			}
+	for _, p := range cr.params {
+		b.WriteByte(0)
+		b.WriteString(p.name)
+		b.WriteByte('=')
+		if p.seg < len(segs) {
+			b.WriteString(unescapeSegment(segs[p.seg]))
 		}
 	}
 	if len(cr.queries) > 0 && r.URL.RawQuery != "" {
@@ -555,17 +557,35 @@ func (c *Cache) key(r *http.Request, cr *cacheRoute, tenant string) string {
 
 // resourceGens returns the generation counters a cached response of the
 // route depends on.
-func (c *Cache) resourceGens(cr *cacheRoute, path, tenant string) (tenantGen, resGen *atomic.Uint64) {
+func (c *Cache) resourceGens(cr *cacheRoute, segs []string, tenant string) (tenantGen, resGen *atomic.Uint64) {
 	tenantGen = c.gens.tenantGen(tenant)
 	if len(cr.idSegs) == 0 {
 		return tenantGen, c.gens.listGen(tenant)
 	}
-	return tenantGen, c.gens.itemGen(tenant, resourceID(cr.idSegs, path))
+	return tenantGen, c.gens.itemGen(tenant, resourceID(cr.idSegs, segs))
+}
+
+// appendSegments appends the segments of path, split at "/", to dst, as
+// strings.Split would return them, without allocating while dst has room.
+func appendSegments(dst []string, path string) []string {
+	for {
+		i := strings.IndexByte(path, '/')
+		if i < 0 {
+			return append(dst, path)
+		}
+		dst = append(dst, path[:i])
+		path = path[i+1:]
+	}
 }
 
 // resourceID joins a path's wildcard segments.
-func resourceID(idSegs []int, path string) string {
-	segs := strings.Split(path, "/")
+func resourceID(idSegs []int, segs []string) string {
+	if len(idSegs) == 1 { // the usual {id}: nothing to join
+		if i := idSegs[0]; i < len(segs) {
+			return unescapeSegment(segs[i])
+		}
+		return ""
+	}
 	var ids []string
 	for _, i := range idSegs {
 		if i < len(segs) {
@@ -605,7 +625,8 @@ func (c *Cache) invalidateAfterWrite(r *http.Request, route string) {
 			continue
 		}
 		if len(cr.idSegs) > 0 {
-			c.gens.itemGen(tenant, resourceID(cr.idSegs, r.URL.EscapedPath())).Add(1)
+			var buf [8]string
+			c.gens.itemGen(tenant, resourceID(cr.idSegs, appendSegments(buf[:0], r.URL.EscapedPath()))).Add(1)
 		}
 		c.gens.listGen(tenant).Add(1)
 		return
