@@ -64,6 +64,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -71,6 +72,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -235,10 +238,34 @@ func (s *Store) observeMany(op string, start time.Time, ccs []types.ConsumedCapa
 }
 
 func keyAV(tenant, id string) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{
-		attrTenant: &types.AttributeValueMemberS{Value: tenant},
-		attrID:     &types.AttributeValueMemberS{Value: id},
+	av, err := attributevalue.MarshalMap(tableKey{Tenant: tenant, ID: id})
+	if err != nil {
+		panic("dynamo: a key of two strings failed to marshal: " + err.Error())
 	}
+	return av
+}
+
+// tableKey is the table's primary key.
+type tableKey struct {
+	Tenant string `dynamodbav:"tenant"`
+	ID     string `dynamodbav:"id"`
+}
+
+// Conditions and updates are made with the SDK's expression builder, which
+// names every attribute and value by placeholder.
+var (
+	// itemAbsent is a create's condition: no item has the key.
+	itemAbsent = mustBuild(expression.NewBuilder().WithCondition(expression.AttributeNotExists(expression.Name(attrID))))
+	// itemPresent is the condition of a replace or delete without If-Match.
+	itemPresent = expression.AttributeExists(expression.Name(attrID))
+)
+
+func mustBuild(b expression.Builder) expression.Expression {
+	e, err := b.Build()
+	if err != nil {
+		panic("dynamo: " + err.Error())
+	}
+	return e
 }
 
 // validKey reports whether key can name an item at all; a key that cannot
@@ -394,8 +421,8 @@ func (s *Store) Create(ctx context.Context, key items.Key, attrs items.Attribute
 	out, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                s.table,
 		Item:                     av,
-		ConditionExpression:      aws.String("attribute_not_exists(#id)"),
-		ExpressionAttributeNames: map[string]string{"#id": attrID},
+		ConditionExpression:      itemAbsent.Condition(),
+		ExpressionAttributeNames: itemAbsent.Names(),
 		ReturnConsumedCapacity:   s.capacity(),
 	})
 	if err != nil {
@@ -431,24 +458,29 @@ func (s *Store) createIdempotent(ctx context.Context, it *items.Item, av map[str
 	if err != nil {
 		return nil, err
 	}
-	nowMS := &types.AttributeValueMemberN{Value: strconv.FormatInt(now.UnixMilli(), 10)}
+	// A record past its expiry is overwritten: it counts as absent even
+	// before Time to Live deletes it.
+	recAbsent, err := expression.NewBuilder().WithCondition(
+		expression.AttributeNotExists(expression.Name(attrID)).Or(
+			expression.Name(attrExp).LessThanEqual(expression.Value(now.UnixMilli())))).Build()
+	if err != nil {
+		return nil, fmt.Errorf("dynamo: idempotency record condition: %w", err)
+	}
 	in := &dynamodb.TransactWriteItemsInput{
 		TransactItems: []types.TransactWriteItem{
 			{Put: &types.Put{
 				TableName:                           s.table,
 				Item:                                av,
-				ConditionExpression:                 aws.String("attribute_not_exists(#id)"),
-				ExpressionAttributeNames:            map[string]string{"#id": attrID},
+				ConditionExpression:                 itemAbsent.Condition(),
+				ExpressionAttributeNames:            itemAbsent.Names(),
 				ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureNone,
 			}},
 			{Put: &types.Put{
-				TableName: s.table,
-				Item:      rec,
-				// A record past its expiry is overwritten: it counts as
-				// absent even before Time to Live deletes it.
-				ConditionExpression:                 aws.String("attribute_not_exists(#id) OR #exp <= :now"),
-				ExpressionAttributeNames:            map[string]string{"#id": attrID, "#exp": attrExp},
-				ExpressionAttributeValues:           map[string]types.AttributeValue{":now": nowMS},
+				TableName:                           s.table,
+				Item:                                rec,
+				ConditionExpression:                 recAbsent.Condition(),
+				ExpressionAttributeNames:            recAbsent.Names(),
+				ExpressionAttributeValues:           recAbsent.Values(),
 				ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 			}},
 		},
@@ -609,14 +641,11 @@ func replay(rec map[string]types.AttributeValue, tenant string, idem *items.Idem
 
 // writeCondition is the condition of a replace or delete: the item exists
 // and, with cond.IfRev, has that rev.
-func writeCondition(cond items.Condition, names map[string]string, values map[string]types.AttributeValue) *string {
-	names["#id"] = attrID
+func writeCondition(cond items.Condition) expression.ConditionBuilder {
 	if cond.IfRev == "" {
-		return aws.String("attribute_exists(#id)")
+		return itemPresent
 	}
-	names["#rev"] = attrRev
-	values[":ifrev"] = &types.AttributeValueMemberS{Value: cond.IfRev}
-	return aws.String("attribute_exists(#id) AND #rev = :ifrev")
+	return itemPresent.And(expression.Name(attrRev).Equal(expression.Value(cond.IfRev)))
 }
 
 // conditionFailed maps a failed write condition to the contract's code:
@@ -660,28 +689,31 @@ func (s *Store) Replace(ctx context.Context, key items.Key, attrs items.Attribut
 	}) > items.MaxItemSize {
 		return nil, tooLarge()
 	}
-	names := map[string]string{"#attrs": attrAttrs, "#rev": attrRev, "#updatedAt": attrUpdatedAt, "#version": attrVersion}
-	values := map[string]types.AttributeValue{
-		":attrs": attrsAV, ":rev": revAV, ":updatedAt": updatedAt,
-		":one": &types.AttributeValueMemberN{Value: "1"},
-	}
-	condition := writeCondition(cond, names, values)
+	version := expression.Name(attrVersion)
+	update := expression.Set(expression.Name(attrAttrs), expression.Value(attrsAV)).
+		Set(expression.Name(attrRev), expression.Value(revAV)).
+		Set(expression.Name(attrUpdatedAt), expression.Value(updatedAt)).
+		Set(version, version.Plus(expression.Value(1)))
+	condition := writeCondition(cond)
 	// The encoding has room for this many version digits.
 	digits := items.MaxItemSize - jsonSize + 1
 	capped := digits < 19
 	if capped {
 		// The new version, old+1, must have at most that many digits.
-		values[":cap"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(pow10(digits)-1, 10)}
-		condition = aws.String(*condition + " AND #version < :cap")
+		condition = condition.And(version.LessThan(expression.Value(pow10(digits) - 1)))
+	}
+	expr, err := expression.NewBuilder().WithCondition(condition).WithUpdate(update).Build()
+	if err != nil {
+		return nil, fmt.Errorf("dynamo: update expression: %w", err)
 	}
 	start := time.Now()
 	out, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                           s.table,
 		Key:                                 keyAV(key.Tenant, key.ID),
-		UpdateExpression:                    aws.String("SET #attrs = :attrs, #rev = :rev, #updatedAt = :updatedAt, #version = #version + :one"),
-		ConditionExpression:                 condition,
-		ExpressionAttributeNames:            names,
-		ExpressionAttributeValues:           values,
+		UpdateExpression:                    expr.Update(),
+		ConditionExpression:                 expr.Condition(),
+		ExpressionAttributeNames:            expr.Names(),
+		ExpressionAttributeValues:           expr.Values(),
 		ReturnValues:                        types.ReturnValueAllNew,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		ReturnConsumedCapacity:              s.capacity(),
@@ -721,19 +753,17 @@ func (s *Store) Delete(ctx context.Context, key items.Key, cond items.Condition)
 	if !validKey(key) {
 		return notFound()
 	}
-	names := map[string]string{}
-	values := map[string]types.AttributeValue{}
-	expr := writeCondition(cond, names, values)
-	if len(values) == 0 {
-		values = nil
+	expr, err := expression.NewBuilder().WithCondition(writeCondition(cond)).Build()
+	if err != nil {
+		return fmt.Errorf("dynamo: delete condition: %w", err)
 	}
 	start := time.Now()
 	out, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName:                           s.table,
 		Key:                                 keyAV(key.Tenant, key.ID),
-		ConditionExpression:                 expr,
-		ExpressionAttributeNames:            names,
-		ExpressionAttributeValues:           values,
+		ConditionExpression:                 expr.Condition(),
+		ExpressionAttributeNames:            expr.Names(),
+		ExpressionAttributeValues:           expr.Values(),
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		ReturnConsumedCapacity:              s.capacity(),
 	})
@@ -749,8 +779,8 @@ func (s *Store) Delete(ctx context.Context, key items.Key, cond items.Condition)
 	return nil
 }
 
-// List implements items.Store with Query on the tenant's partition, the
-// cursor's id as the key condition's lower bound, so it never scans.
+// List implements items.Store with Query on the tenant's partition, never a
+// Scan; the cursor's id is the ExclusiveStartKey it resumes after.
 func (s *Store) List(ctx context.Context, tenant string, q items.ListQuery) (*items.Page, error) {
 	if q.Limit < 1 || q.Limit > items.MaxListLimit {
 		return nil, items.Errorf(items.EINVALID, "The limit must be 1 to %d.", items.MaxListLimit)
@@ -763,21 +793,23 @@ func (s *Store) List(ctx context.Context, tenant string, q items.ListQuery) (*it
 		return page, nil
 	}
 	// Ids sort after every idempotency record ("#..."), so a lower bound of
-	// "0", or a valid id to resume after, leaves the records out.
-	cond, bound := "#tenant = :tenant AND #id >= :bound", firstID
-	if q.After >= firstID {
-		cond, bound = "#tenant = :tenant AND #id > :bound", q.After
+	// "0" leaves the records out.
+	expr, err := expression.NewBuilder().WithKeyCondition(
+		expression.Key(attrTenant).Equal(expression.Value(tenant)).And(
+			expression.Key(attrID).GreaterThanEqual(expression.Value(firstID)))).Build()
+	if err != nil {
+		return nil, fmt.Errorf("dynamo: key condition: %w", err)
 	}
 	in := &dynamodb.QueryInput{
-		TableName:                s.table,
-		KeyConditionExpression:   aws.String(cond),
-		ExpressionAttributeNames: map[string]string{"#tenant": attrTenant, "#id": attrID},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":tenant": &types.AttributeValueMemberS{Value: tenant},
-			":bound":  &types.AttributeValueMemberS{Value: bound},
-		},
-		ConsistentRead:         aws.Bool(s.consistent),
-		ReturnConsumedCapacity: s.capacity(),
+		TableName:                 s.table,
+		KeyConditionExpression:    expr.KeyCondition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+		ConsistentRead:            aws.Bool(s.consistent),
+		ReturnConsumedCapacity:    s.capacity(),
+	}
+	if q.After >= firstID {
+		in.ExclusiveStartKey = keyAV(tenant, q.After)
 	}
 	size := 0
 	// Ask for one item more than the page holds, to learn whether more
