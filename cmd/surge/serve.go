@@ -163,6 +163,9 @@ func (c *serveConfig) open(ctx context.Context, log *slog.Logger) (s *server, er
 			return nil, err
 		}
 		integration = s.fns.integration
+		if c.gw.readCache.enabled {
+			log.Warn("the read cache sits in front of surge's own store; the function instances read theirs directly, without it")
+		}
 	}
 	handler, err := c.chain(integration, s.parts, reg, log)
 	if err != nil {
