@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"github.com/peterbourgon/ff/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/surgehq/surge/internal/dax"
 	"github.com/surgehq/surge/internal/dynamo"
 	"github.com/surgehq/surge/internal/function"
 	"github.com/surgehq/surge/internal/items"
@@ -42,7 +44,8 @@ func newFunctionCommand(r *root) *ff.Command {
 			"is stopped. `surge serve --functions` runs it for each instance.\n\n" +
 			"Environment, beside Lambda's and cmd/bootstrap's (SURGE_TABLE,\n" +
 			"SURGE_CACHE_CONTROL, SURGE_LOG_LEVEL, ...):\n" +
-			"  SURGE_STORE   sqlite:PATH, dynamodb://TABLE?endpoint=URL&region=R or mem:\n" +
+			"  SURGE_STORE   sqlite:PATH, dynamodb://TABLE?endpoint=URL&region=R, mem:, or\n" +
+			"                dax://HOST:PORT (the read cache that surge serve shares)\n" +
 			"                (default: the DynamoDB table SURGE_TABLE, as on Lambda)\n" +
 			"  SURGE_SYNC    SQLite durability: normal (default) or full",
 		Flags: fs,
@@ -89,8 +92,11 @@ func openFunctionStore(ctx context.Context, cfg *function.Config) (items.Store, 
 			return nil, fmt.Errorf("open store %q: %w", u, err)
 		}
 		return s, nil
+	case strings.HasPrefix(u, daxScheme):
+		// The read cache that `surge serve` shares among its instances.
+		return dax.NewClient("http://" + strings.TrimPrefix(u, daxScheme)), nil
 	}
-	return nil, fmt.Errorf("store %q: unknown kind; want sqlite:PATH, mem: or dynamodb://TABLE", u)
+	return nil, fmt.Errorf("store %q: unknown kind; want sqlite:PATH, mem:, dynamodb://TABLE or dax://HOST:PORT", u)
 }
 
 // functionsConfig is the configuration of `surge serve --functions`: the
@@ -250,25 +256,45 @@ type functions struct {
 	pool        *lambda.Pool
 	integration http.Handler
 	invoke      http.Handler
+	dax         *http.Server // the shared read cache, when on
 }
 
 // startFunctions starts the pool of c and waits for its provisioned
 // instances (at most the function's init timeout), so that the first
 // request finds them initialised.
-func startFunctions(ctx context.Context, s *serveConfig, log *slog.Logger, reg prometheus.Registerer) (*functions, error) {
+//
+// With shared (the read cache in front of surge's store), the instances
+// read and write through it, as Lambda functions share a DAX cluster: it is
+// served on a loopback port and each instance opens dax://HOST:PORT as its
+// store. The Lambda build itself opens DynamoDB only, so it goes without.
+func startFunctions(ctx context.Context, s *serveConfig, shared items.Store, log *slog.Logger, reg prometheus.Registerer) (*functions, error) {
 	c := &s.functions
 	cfg, err := c.poolConfig(s, log, lambda.NewMetrics(reg))
 	if err != nil {
 		return nil, err
 	}
+	f := &functions{}
+	started := false
+	defer func() {
+		if !started {
+			f.close()
+		}
+	}()
+	if shared != nil {
+		if filepath.Base(cfg.Command[0]) == "bootstrap" {
+			log.Warn("the read cache does not sit in front of the Lambda build, which opens DynamoDB directly")
+		} else if err := f.serveDAX(shared, &cfg, log); err != nil {
+			return nil, err
+		}
+	}
 	p, err := lambda.New(cfg)
 	if err != nil {
 		return nil, err
 	}
+	f.pool = p
 	wctx, cancel := context.WithTimeout(ctx, lambda.DefaultInitTimeout)
 	defer cancel()
 	if err := p.WaitProvisioned(wctx); err != nil {
-		p.Close()
 		return nil, fmt.Errorf("provisioned concurrency: %w", err)
 	}
 	pc := p.Config()
@@ -279,12 +305,35 @@ func startFunctions(ctx context.Context, s *serveConfig, log *slog.Logger, reg p
 	for _, rt := range itemsapi.Routes() {
 		routes = append(routes, lambda.Route{Method: rt.Method, Pattern: rt.Pattern})
 	}
-	return &functions{
-		pool: p,
-		integration: lambda.NewIntegration(p, lambda.IntegrationOptions{Routes: routes,
-			Timeout: c.IntegrationTimeout, ThrottleStatus: c.ThrottleStatus, TimeoutStatus: c.TimeoutStatus}),
-		invoke: lambda.NewInvokeAPI(p),
-	}, nil
+	f.integration = lambda.NewIntegration(p, lambda.IntegrationOptions{Routes: routes,
+		Timeout: c.IntegrationTimeout, ThrottleStatus: c.ThrottleStatus, TimeoutStatus: c.TimeoutStatus})
+	f.invoke = lambda.NewInvokeAPI(p)
+	started = true
+	return f, nil
+}
+
+// daxScheme is the store URL scheme of the shared read cache.
+const daxScheme = "dax://"
+
+// serveDAX serves st to the instances on a loopback port and points their
+// SURGE_STORE at it.
+func (f *functions) serveDAX(st items.Store, cfg *lambda.Config, log *slog.Logger) error {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("listen for the shared read cache: %w", err)
+	}
+	f.dax = &http.Server{Handler: dax.NewServer(st), ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	go f.dax.Serve(ln)
+	url := daxScheme + ln.Addr().String()
+	for i, kv := range cfg.Env {
+		if strings.HasPrefix(kv, "SURGE_STORE=") {
+			cfg.Env[i] = "SURGE_STORE=" + url
+			break
+		}
+	}
+	log.Info("read cache shared by the function instances", "store", url)
+	return nil
 }
 
 // mount serves Lambda's Invoke API beside the gateway: it is Lambda's
@@ -304,5 +353,12 @@ func (f *functions) close() error {
 	if f == nil {
 		return nil
 	}
-	return f.pool.Close()
+	var err error
+	if f.pool != nil {
+		err = f.pool.Close()
+	}
+	if f.dax != nil {
+		err = errors.Join(err, f.dax.Close()) // after the instances that use it
+	}
+	return err
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -62,6 +63,40 @@ func TestServeFunctions(t *testing.T) {
 		if !bytes.Contains(metrics, []byte(want)) {
 			t.Errorf("/metrics lacks %q", want)
 		}
+	}
+	if code := p.stop(t); code != 0 {
+		t.Errorf("exit code %d", code)
+	}
+}
+
+// With the read cache on, the function instances read and write through
+// the one cache that surge serves them, as Lambda functions share a DAX
+// cluster: a write through an instance fills it, and reads are hits.
+func TestServeFunctionsShareTheReadCache(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts function processes")
+	}
+	p := startInProcess(t, append(functionArgs, "--read-cache-enabled")...)
+	if !strings.Contains(p.logs.String(), "read cache shared by the function instances") {
+		t.Fatalf("no shared read cache in the logs:\n%s", p.logs)
+	}
+	if code, _, body := do(t, "POST", p.base+"/items", map[string]any{"id": "dax1", "name": "cached"}); code != 201 {
+		t.Fatalf("create: got %d %s", code, body)
+	}
+	for range 2 {
+		if code, _, body := do(t, "GET", p.base+"/items/dax1", nil); code != 200 || !strings.Contains(string(body), `"name":"cached"`) {
+			t.Fatalf("read: got %d %s", code, body)
+		}
+	}
+	_, _, metrics := do(t, "GET", p.admin+"/metrics", nil)
+	hits := -1.0
+	for _, line := range strings.Split(string(metrics), "\n") {
+		if v, ok := strings.CutPrefix(line, `surge_readcache_lookups_total{cache="item",result="hit"} `); ok {
+			hits, _ = strconv.ParseFloat(v, 64)
+		}
+	}
+	if hits < 2 {
+		t.Errorf("item cache hits %v, want the instances' two reads", hits)
 	}
 	if code := p.stop(t); code != 0 {
 		t.Errorf("exit code %d", code)

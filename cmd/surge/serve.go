@@ -159,13 +159,14 @@ func (c *serveConfig) open(ctx context.Context, log *slog.Logger) (s *server, er
 	// The integration: the handler in process, or the function pool.
 	var integration http.Handler = api
 	if c.functions.Enabled {
-		if s.fns, err = startFunctions(ctx, c, log, reg); err != nil {
+		var shared items.Store
+		if c.gw.readCache.enabled {
+			shared = s.store
+		}
+		if s.fns, err = startFunctions(ctx, c, shared, log, reg); err != nil {
 			return nil, err
 		}
 		integration = s.fns.integration
-		if c.gw.readCache.enabled {
-			log.Warn("the read cache sits in front of surge's own store; the function instances read theirs directly, without it")
-		}
 	}
 	handler, err := c.chain(integration, s.parts, reg, log)
 	if err != nil {

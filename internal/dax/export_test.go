@@ -1,0 +1,7 @@
+package dax
+
+// Decoders, for the fuzz targets.
+var (
+	DecodeRequest  = decodeRequest
+	DecodeResponse = decodeResponse
+)
