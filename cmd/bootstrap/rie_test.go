@@ -22,6 +22,7 @@ import (
 
 	"github.com/surgehq/surge/internal/apigw"
 	"github.com/surgehq/surge/internal/dynamo/dynalitetest"
+	"github.com/surgehq/surge/internal/syncbuf"
 )
 
 // Environment of the end-to-end test.
@@ -100,7 +101,7 @@ func freeAddr(t testing.TB) string {
 type emulator struct {
 	url    string
 	cmd    *exec.Cmd
-	logs   *syncBuffer
+	logs   *syncbuf.Buffer
 	exited chan struct{}
 	once   sync.Once
 }
@@ -119,7 +120,7 @@ func startEmulator(t testing.TB, rie, bootstrap string, env []string) *emulator 
 		"--runtime-api-address", freeAddr(t), bootstrap)
 	cmd.Env = env
 	e := &emulator{url: "http://" + addr + "/2015-03-31/functions/function/invocations", cmd: cmd,
-		logs: &syncBuffer{}, exited: make(chan struct{})}
+		logs: &syncbuf.Buffer{}, exited: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = e.logs, e.logs
 	// Its own process group: stopping it stops the function it started.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

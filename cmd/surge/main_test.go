@@ -11,9 +11,10 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/surgehq/surge/internal/syncbuf"
 )
 
 // TestMain lets the test binary stand in for the surge binary: with
@@ -26,24 +27,6 @@ func TestMain(m *testing.M) {
 		return
 	}
 	os.Exit(m.Run())
-}
-
-// syncBuffer is a bytes.Buffer safe for one writer and concurrent readers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // logRecords returns the JSON log records in logs.
@@ -88,7 +71,7 @@ func waitListening(t *testing.T, logs func() string, exited <-chan struct{}) map
 // inProcess is `surge serve` running in this process.
 type inProcess struct {
 	base, admin string
-	logs        *syncBuffer
+	logs        *syncbuf.Buffer
 	cancel      context.CancelFunc
 	code        chan int
 }
@@ -98,7 +81,7 @@ type inProcess struct {
 // at cleanup.
 func startInProcess(t *testing.T, args ...string) *inProcess {
 	t.Helper()
-	p := &inProcess{logs: &syncBuffer{}, code: make(chan int, 1)}
+	p := &inProcess{logs: &syncbuf.Buffer{}, code: make(chan int, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
 	p.cancel = cancel
 	all := append([]string{"--log-format", "json", "serve", "--addr", "127.0.0.1:0",
@@ -138,7 +121,7 @@ func (p *inProcess) stop(t *testing.T) int {
 type process struct {
 	cmd    *exec.Cmd
 	base   string
-	stderr *syncBuffer
+	stderr *syncbuf.Buffer
 	exited chan struct{}
 }
 
@@ -150,7 +133,7 @@ func startProcess(t *testing.T, args ...string) *process {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &process{stderr: &syncBuffer{}, exited: make(chan struct{})}
+	p := &process{stderr: &syncbuf.Buffer{}, exited: make(chan struct{})}
 	p.cmd = exec.Command(exe, append([]string{"--log-format", "json"}, args...)...)
 	p.cmd.Env = append(os.Environ(), "SURGE_TEST_MAIN=1")
 	p.cmd.Stderr = p.stderr

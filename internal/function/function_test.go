@@ -12,43 +12,24 @@ import (
 	"os"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/surgehq/surge/internal/memstore"
+	"github.com/surgehq/surge/internal/syncbuf"
 )
-
-// syncBuffer is a log destination that tests may read while the function
-// writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // newTestFunction returns the function over a memory store, configured by
 // env, and its log.
-func newTestFunction(t testing.TB, env map[string]string) (*Function, *syncBuffer) {
+func newTestFunction(t testing.TB, env map[string]string) (*Function, *syncbuf.Buffer) {
 	t.Helper()
 	cfg, err := LoadConfig(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	return New(cfg, memstore.New(), NewLogger(logs, slog.LevelDebug)), logs
 }
 

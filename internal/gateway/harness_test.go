@@ -1,7 +1,6 @@
 package gateway_test
 
 import (
-	"bytes"
 	"io"
 	"log/slog"
 	"net/http"
@@ -18,6 +17,7 @@ import (
 	"github.com/surgehq/surge/internal/gateway"
 	"github.com/surgehq/surge/internal/itemsapi"
 	"github.com/surgehq/surge/internal/memstore"
+	"github.com/surgehq/surge/internal/syncbuf"
 	"github.com/surgehq/surge/internal/timing"
 )
 
@@ -59,30 +59,13 @@ type harness struct {
 	store *memstore.Store // behind the gateway: writes here bypass it
 	clock *fakeClock
 	reg   *prometheus.Registry
-	logs  *syncBuffer
+	logs  *syncbuf.Buffer
 	cache *gateway.Cache
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func newHarness(t *testing.T, o harnessOpts) *harness {
 	t.Helper()
-	h := &harness{t: t, store: memstore.New(), clock: newFakeClock(), reg: prometheus.NewRegistry(), logs: &syncBuffer{}}
+	h := &harness{t: t, store: memstore.New(), clock: newFakeClock(), reg: prometheus.NewRegistry(), logs: &syncbuf.Buffer{}}
 	log := slog.New(slog.NewJSONHandler(h.logs, nil))
 	var routes []gateway.Route
 	for _, r := range itemsapi.Routes() {

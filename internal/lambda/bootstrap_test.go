@@ -11,6 +11,7 @@ import (
 	"github.com/surgehq/surge/internal/dynamo/dynalitetest"
 	"github.com/surgehq/surge/internal/itemsapi"
 	"github.com/surgehq/surge/internal/lambda"
+	"github.com/surgehq/surge/internal/syncbuf"
 )
 
 // TestBootstrapOverDynamoDB runs the Lambda entry point itself, cmd/bootstrap
@@ -28,7 +29,7 @@ func TestBootstrapOverDynamoDB(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build bootstrap: %v\n%s", err, out)
 	}
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	// The harness's credentials: DynamoDB Local keeps a database per access
 	// key id, and takes letters and digits only.
 	p, err := lambda.New(lambda.Config{Name: "bootstrap", Command: []string{bootstrap}, Limits: lambda.LimitsOff, Log: slogTo(logs),

@@ -19,6 +19,7 @@ import (
 	"github.com/surgehq/surge/internal/itemsapi"
 	"github.com/surgehq/surge/internal/lambda"
 	"github.com/surgehq/surge/internal/sqlite"
+	"github.com/surgehq/surge/internal/syncbuf"
 )
 
 // newItems starts a pool of the real items function (package function,
@@ -35,7 +36,7 @@ func newItems(t *testing.T) (*lambda.Pool, string) {
 	}
 	st.Close()
 	exe, _ := os.Executable()
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	p, err := lambda.New(lambda.Config{Name: "items", Command: []string{exe}, Limits: lambda.LimitsOff,
 		Env: []string{"SURGE_LAMBDA_TEST_FUNCTION=items", "SURGE_STORE=sqlite:" + db, "SURGE_LOG_LEVEL=warn"},
 		Log: slogTo(logs)})

@@ -1,7 +1,6 @@
 package lambda_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/surgehq/surge/internal/items"
 	"github.com/surgehq/surge/internal/lambda"
+	"github.com/surgehq/surge/internal/syncbuf"
 	"github.com/surgehq/surge/internal/timing"
 )
 
@@ -25,24 +25,6 @@ func TestMain(m *testing.M) {
 		return
 	}
 	os.Exit(m.Run())
-}
-
-// syncBuffer is a log destination that tests may read while it is written.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // clock is a settable time of day.
@@ -70,7 +52,7 @@ func (c *clock) Add(d time.Duration) time.Time {
 type fault struct {
 	*lambda.Pool
 	control string
-	logs    *syncBuffer
+	logs    *syncbuf.Buffer
 }
 
 // setInit sets what the next instances do at init (see envControl).
@@ -89,7 +71,7 @@ func newFault(t testing.TB, cfg lambda.Config) *fault {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fault{control: filepath.Join(t.TempDir(), "control"), logs: &syncBuffer{}}
+	f := &fault{control: filepath.Join(t.TempDir(), "control"), logs: &syncbuf.Buffer{}}
 	f.setInit(t, "")
 	cfg.Command = []string{exe}
 	cfg.Env = append(cfg.Env, "SURGE_LAMBDA_TEST_FUNCTION=fault", "SURGE_TESTFN_CONTROL="+f.control)

@@ -25,7 +25,6 @@ package dynalitetest
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -48,6 +47,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/surgehq/surge/internal/dynamo"
+	"github.com/surgehq/surge/internal/syncbuf"
 )
 
 // Environment variables read by the harness.
@@ -76,7 +76,7 @@ type Server struct {
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
 	exited chan struct{}
-	stderr *syncBuffer
+	stderr *syncbuf.Buffer
 	once   sync.Once
 }
 
@@ -111,7 +111,7 @@ func StartServer(ctx context.Context) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dynalitetest: %w", err)
 	}
-	s := &Server{cmd: cmd, stdin: stdin, exited: make(chan struct{}), stderr: &syncBuffer{}}
+	s := &Server{cmd: cmd, stdin: stdin, exited: make(chan struct{}), stderr: &syncbuf.Buffer{Max: 64 << 10}}
 	cmd.Stderr = s.stderr
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("dynalitetest: start dynalite: %w", err)
@@ -378,25 +378,4 @@ func NewStore(tb testing.TB, opts ...dynamo.Option) *dynamo.Store {
 	s := dynamo.New(client, NewTable(tb, client), opts...)
 	tb.Cleanup(func() { s.Close() })
 	return s
-}
-
-// syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.b.Len() > 64<<10 {
-		return len(p), nil // enough to diagnose; drop the rest
-	}
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
