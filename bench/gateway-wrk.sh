@@ -29,10 +29,10 @@ source bench/wrk/lib.sh
 go build -o "$work/surge" ./cmd/surge
 go build -o "$work/minimal" ./bench/minimal
 
-"$work/minimal" -addr 127.0.0.1:18189 2>/dev/null & pids+=($!) minimal_pid=$!
+"$work/minimal" -addr 127.0.0.1:18189 2>/dev/null & PIDS+=($!) minimal_pid=$!
 "$work/surge" serve --addr 127.0.0.1:18180 --admin-addr 127.0.0.1:18190 --data "$work/data" --optimized \
 	--access-log="$ACCESS_LOG" --throttle-stage-rate "$THROTTLE_RATE" --throttle-stage-burst "$THROTTLE_RATE" \
-	--throttle-account-rate "$THROTTLE_RATE" --throttle-account-burst "$THROTTLE_RATE" 2>"$work/surge.log" & pids+=($!) surge_pid=$!
+	--throttle-account-rate "$THROTTLE_RATE" --throttle-account-burst "$THROTTLE_RATE" 2>"$work/surge.log" & PIDS+=($!) surge_pid=$!
 wait_up 18189 18180
 
 # Seed the items the GET bench reads, 25 per batch request, then read each

@@ -1,41 +1,18 @@
-# Shared by the bench/load-*.sh scripts: builds surge and the bench targets,
-# installs the tools they compare against, and stops what it started.
+# Shared by the bench/load-*.sh scripts: builds surge and the bench targets
+# and installs the tools they compare against, beside bench/lib.sh's common
+# parts.
 # Source it from the repository root.
 
-set -euo pipefail
-
-# Tools and binaries go outside the repository by default, so nothing built
-# here is ever committed.
-BIN=${SURGE_BENCH_BIN:-/tmp/surge-bench-bin}
-OUT=${SURGE_BENCH_OUT:-/tmp/surge-bench-out}
-mkdir -p "$BIN" "$OUT"
+. bench/lib.sh
 
 VEGETA_VERSION=v12.13.0
 HEY_VERSION=v0.1.5
-
-PIDS=()
-cleanup() {
-	for pid in "${PIDS[@]:-}"; do
-		[ -n "$pid" ] && kill "$pid" 2>/dev/null || true
-	done
-	wait 2>/dev/null || true
-}
-trap cleanup EXIT INT TERM
-
-log() { printf '%s\n' "$*" >&2; }
 
 build_surge() {
 	log "building surge, bench/minimal and bench/stall into $BIN"
 	go build -o "$BIN/surge" ./cmd/surge
 	go build -o "$BIN/minimal" ./bench/minimal
 	go build -o "$BIN/stall" ./bench/stall
-}
-
-need_wrk() {
-	if ! command -v wrk >/dev/null; then
-		log "installing wrk"
-		apt-get update -qq >/dev/null && apt-get install -y -qq wrk >/dev/null
-	fi
 }
 
 need_vegeta() {

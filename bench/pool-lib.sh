@@ -1,23 +1,8 @@
-# Shared by the bench/pool-*.sh scripts: where binaries and outputs go,
-# building surge and the host bootstrap, and stopping what was started.
+# Shared by the bench/pool-*.sh scripts: building surge and the host
+# bootstrap, beside bench/lib.sh's common parts.
 # Source it from the repository root.
 
-set -euo pipefail
-
-BIN=${SURGE_BENCH_BIN:-/tmp/surge-bench-bin}
-OUT=${SURGE_BENCH_OUT:-/tmp/surge-bench-out}
-mkdir -p "$BIN" "$OUT"
-
-PIDS=()
-cleanup() {
-	for pid in "${PIDS[@]:-}"; do
-		[ -n "$pid" ] && kill "$pid" 2>/dev/null || true
-	done
-	wait 2>/dev/null || true
-}
-trap cleanup EXIT INT TERM
-
-log() { printf '%s\n' "$*" >&2; }
+. bench/lib.sh
 
 # build_functions builds surge and the Lambda bootstrap for this machine
 # (as deploy/aws/build.sh's host build: stripped, lambda.norpc).
@@ -31,6 +16,3 @@ build_functions() {
 # whole series text, labels included) in a /metrics scrape, or 0.
 metric_value() { awk -v n="$2" '$1 == n { print $2; found = 1 } END { if (!found) print 0 }' "$1"; }
 
-machine() {
-	echo "machine: $(nproc) cores, $(uname -m), load average $(cut -d' ' -f1-3 /proc/loadavg); $(go version | cut -d' ' -f3); $(date -u +%Y-%m-%dT%H:%MZ)"
-}

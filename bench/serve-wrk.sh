@@ -26,9 +26,9 @@ source bench/wrk/lib.sh
 go build -o "$work/surge" ./cmd/surge
 go build -o "$work/minimal" ./bench/minimal
 
-"$work/minimal" -addr 127.0.0.1:18089 2>/dev/null & pids+=($!)
-"$work/surge" serve --addr 127.0.0.1:18080 --admin-addr "" --data "$work/data" 2>/dev/null & pids+=($!)
-"$work/surge" serve --addr 127.0.0.1:18081 --admin-addr "" --data "$work/data2" 2>/dev/null & pids+=($!)
+"$work/minimal" -addr 127.0.0.1:18089 2>/dev/null & PIDS+=($!)
+"$work/surge" serve --addr 127.0.0.1:18080 --admin-addr "" --data "$work/data" 2>/dev/null & PIDS+=($!)
+"$work/surge" serve --addr 127.0.0.1:18081 --admin-addr "" --data "$work/data2" 2>/dev/null & PIDS+=($!)
 wait_up 18089 18080 18081
 
 seed 18080 "$ITEMS"

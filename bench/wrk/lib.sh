@@ -1,12 +1,12 @@
 # Shared by bench/serve-wrk.sh and bench/gateway-wrk.sh (sourced, not run):
-# wrk setup, start-up waits, item seeding and one measurement.
+# wrk setup, start-up waits, item seeding and one measurement, beside
+# bench/lib.sh's common parts. $work is a directory of the run's own.
 
-command -v wrk >/dev/null || { echo "installing wrk"; apt-get install -y wrk >/dev/null || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }; }
+. bench/lib.sh
+need_wrk
 
 work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
+TMPDIRS+=("$work")
 
 # wait_up PORT...: waits until each port answers HTTP.
 wait_up() {
