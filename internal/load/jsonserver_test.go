@@ -50,6 +50,14 @@ func startJSONServer(t *testing.T) string {
 	ln.Close()
 	cmd := exec.Command(bin, db, "--port", port, "--host", "127.0.0.1")
 	cmd.Dir = dir
+	// Outside production, json-server reloads db.json whenever the file
+	// changes, its own writes included: on a busy machine a reload lands
+	// after a newer write and loses it, and reads of it answer 404.
+	// (In production it also wants its static directory to exist.)
+	cmd.Env = append(os.Environ(), "NODE_ENV=production")
+	if err := os.Mkdir(filepath.Join(dir, "public"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	out, err := os.Create(filepath.Join(dir, "json-server.log"))
 	if err != nil {
 		t.Fatal(err)
