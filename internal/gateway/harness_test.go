@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,32 +15,11 @@ import (
 	"github.com/surgehq/surge/internal/auth"
 	"github.com/surgehq/surge/internal/gateway"
 	"github.com/surgehq/surge/internal/itemsapi"
+	"github.com/surgehq/surge/internal/manualclock"
 	"github.com/surgehq/surge/internal/memstore"
 	"github.com/surgehq/surge/internal/syncbuf"
 	"github.com/surgehq/surge/internal/timing"
 )
-
-// fakeClock is a clock the tests move by hand.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2030, 6, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // harnessOpts choose the parts of a harness's chain.
 type harnessOpts struct {
@@ -57,7 +35,7 @@ type harness struct {
 	t     *testing.T
 	url   string
 	store *memstore.Store // behind the gateway: writes here bypass it
-	clock *fakeClock
+	clock *manualclock.Clock
 	reg   *prometheus.Registry
 	logs  *syncbuf.Buffer
 	cache *gateway.Cache
@@ -65,7 +43,7 @@ type harness struct {
 
 func newHarness(t *testing.T, o harnessOpts) *harness {
 	t.Helper()
-	h := &harness{t: t, store: memstore.New(), clock: newFakeClock(), reg: prometheus.NewRegistry(), logs: &syncbuf.Buffer{}}
+	h := &harness{t: t, store: memstore.New(), clock: manualclock.New(time.Date(2030, 6, 1, 12, 0, 0, 0, time.UTC)), reg: prometheus.NewRegistry(), logs: &syncbuf.Buffer{}}
 	log := slog.New(slog.NewJSONHandler(h.logs, nil))
 	var routes []gateway.Route
 	for _, r := range itemsapi.Routes() {

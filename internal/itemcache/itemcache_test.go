@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 	"github.com/surgehq/surge/internal/dynamo/dynalitetest"
 	"github.com/surgehq/surge/internal/itemcache"
 	"github.com/surgehq/surge/internal/items"
+	"github.com/surgehq/surge/internal/manualclock"
 	"github.com/surgehq/surge/internal/memstore"
 	"github.com/surgehq/surge/internal/sqlite"
 	"github.com/surgehq/surge/internal/storetest"
@@ -99,31 +99,15 @@ func openSQLite(t testing.TB, now items.Clock) *sqlite.Store {
 	return s
 }
 
-// clock is a clock the tests move by hand.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
+func newClock() *manualclock.Clock {
+	return manualclock.New(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
 }
 
 // fixture is a cache over a SQLite store, with direct access to the store
 // for writes that bypass the cache (another process, another cache).
 type fixture struct {
 	t     *testing.T
-	clock *clock
+	clock *manualclock.Clock
 	back  items.Store
 	c     *itemcache.Cache
 }

@@ -104,7 +104,7 @@ func BenchmarkColdStart(b *testing.B) {
 			b.Fatalf("got %v %+v", err, res)
 		}
 		first, inits = append(first, d), append(inits, res.InitDuration)
-		p.Tick(c.Add(time.Minute))
+		p.Tick(c.Advance(time.Minute))
 		if err := p.Wait(context.Background(), func(s lambda.Stats) bool { return s.Idle+s.Busy+s.Initializing == 0 }); err != nil {
 			b.Fatal(err)
 		}

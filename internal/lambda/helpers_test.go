@@ -10,12 +10,12 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/surgehq/surge/internal/items"
 	"github.com/surgehq/surge/internal/lambda"
+	"github.com/surgehq/surge/internal/manualclock"
 	"github.com/surgehq/surge/internal/syncbuf"
 	"github.com/surgehq/surge/internal/timing"
 )
@@ -27,25 +27,9 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// clock is a settable time of day.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 3, 2, 7, 0, 0, 0, time.UTC)} } // a Monday
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-	return c.t
+// newClock returns a clock the tests move by hand, on a Monday morning.
+func newClock() *manualclock.Clock {
+	return manualclock.New(time.Date(2026, 3, 2, 7, 0, 0, 0, time.UTC))
 }
 
 // fault is a pool of the fault function and the file that steers its init.

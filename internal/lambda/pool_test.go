@@ -164,16 +164,16 @@ func TestIdleReclaim(t *testing.T) {
 	}
 	wg.Wait()
 	waitFor(t, f.Pool, "both idle", func(s lambda.Stats) bool { return s.Idle == 2 })
-	f.Tick(c.Add(5*time.Minute - time.Second))
+	f.Tick(c.Advance(5*time.Minute - time.Second))
 	if s := f.Stats(); s.Idle != 2 {
 		t.Fatalf("got %+v before the idle timeout, want both instances", s)
 	}
-	f.Tick(c.Add(time.Second))
+	f.Tick(c.Advance(time.Second))
 	waitFor(t, f.Pool, "the on-demand instance reclaimed", func(s lambda.Stats) bool {
 		return s.Idle == 1 && s.ProvisionedIdle == 1 && s.Initializing == 0
 	})
 	// The provisioned one stays through any idle period.
-	f.Tick(c.Add(time.Hour))
+	f.Tick(c.Advance(time.Hour))
 	if s := f.Stats(); s.ProvisionedIdle != 1 || s.Idle != 1 {
 		t.Errorf("got %+v after an idle hour, want the provisioned instance", s)
 	}
@@ -190,15 +190,15 @@ func TestScheduledProvisionedConcurrency(t *testing.T) {
 			{Schedule: "cron(0 19 ? * MON-FRI *)", Min: 1, Max: 1},
 		}})
 	waitFor(t, f.Pool, "1 provisioned", func(s lambda.Stats) bool { return s.ProvisionedReady == 1 })
-	f.Tick(c.Add(59 * time.Minute)) // 07:59
+	f.Tick(c.Advance(59 * time.Minute)) // 07:59
 	if s := f.Stats(); s.Provisioned != 1 {
 		t.Fatalf("at 07:59 got %+v, want 1", s)
 	}
-	f.Tick(c.Add(time.Minute)) // 08:00: business hours
+	f.Tick(c.Advance(time.Minute)) // 08:00: business hours
 	waitFor(t, f.Pool, "3 provisioned at 08:00", func(s lambda.Stats) bool {
 		return s.Provisioned == 3 && s.ProvisionedReady == 3 && s.ProvisionedMin == 3
 	})
-	f.Tick(c.Add(11 * time.Hour)) // 19:00
+	f.Tick(c.Advance(11 * time.Hour)) // 19:00
 	waitFor(t, f.Pool, "1 provisioned at 19:00", func(s lambda.Stats) bool {
 		return s.Provisioned == 1 && s.ProvisionedReady == 1 && s.Initializing == 0 && s.Idle == 1
 	})
@@ -232,7 +232,7 @@ func TestStartRateIsBounded(t *testing.T) {
 	}
 	// Two idle now: two at once run warm, a third needs a start, which the
 	// bucket allows a second later.
-	c.Add(time.Second)
+	c.Advance(time.Second)
 	var cold int
 	var mu sync.Mutex
 	for range 3 {

@@ -13,11 +13,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/surgehq/surge/internal/items"
+	"github.com/surgehq/surge/internal/manualclock"
 )
 
 // Opener returns a store to test, reading the time from now, and registers
@@ -53,25 +53,10 @@ var start = time.Date(2031, time.March, 4, 5, 6, 7, 891_234_567, time.FixedZone(
 
 // clock is a clock the suite moves by hand.
 type clock struct {
-	mu  sync.Mutex
-	now time.Time
+	*manualclock.Clock
 }
 
-func newClock() *clock { return &clock{now: start} }
-
-// Now reads the clock; it is the items.Clock given to the store.
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Advance moves the clock forward by d.
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+func newClock() *clock { return &clock{manualclock.New(start)} }
 
 // itemTime returns the time an item written now carries: UTC, whole ms.
 func (c *clock) itemTime() time.Time {
