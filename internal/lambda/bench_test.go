@@ -125,11 +125,7 @@ func BenchmarkPathAddedLatency(b *testing.B) {
 	inproc := httptest.NewServer(timing.Middleware(itemsapi.New(st)))
 	b.Cleanup(inproc.Close)
 	p := benchPool(b, db, lambda.Config{Name: "path", ReservedConcurrency: 1})
-	var routes []lambda.Route
-	for _, rt := range itemsapi.Routes() {
-		routes = append(routes, lambda.Route{Method: rt.Method, Pattern: rt.Pattern})
-	}
-	pooled := httptest.NewServer(timing.Middleware(lambda.NewIntegration(p, lambda.IntegrationOptions{Routes: routes})))
+	pooled := httptest.NewServer(timing.Middleware(lambda.NewIntegration(p, lambda.IntegrationOptions{Routes: itemsRoutes()})))
 	b.Cleanup(pooled.Close)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}, Timeout: 10 * time.Second}
 	var lambdaDur, poolDur []time.Duration

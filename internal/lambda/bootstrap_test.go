@@ -9,9 +9,7 @@ import (
 	"testing"
 
 	"github.com/surgehq/surge/internal/dynamo/dynalitetest"
-	"github.com/surgehq/surge/internal/itemsapi"
 	"github.com/surgehq/surge/internal/lambda"
-	"github.com/surgehq/surge/internal/syncbuf"
 )
 
 // TestBootstrapOverDynamoDB runs the Lambda entry point itself, cmd/bootstrap
@@ -29,26 +27,12 @@ func TestBootstrapOverDynamoDB(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build bootstrap: %v\n%s", err, out)
 	}
-	logs := &syncbuf.Buffer{}
 	// The harness's credentials: DynamoDB Local keeps a database per access
 	// key id, and takes letters and digits only.
-	p, err := lambda.New(lambda.Config{Name: "bootstrap", Command: []string{bootstrap}, Limits: lambda.LimitsOff, Log: slogTo(logs),
+	p, _ := startPool(t, lambda.Config{Name: "bootstrap", Command: []string{bootstrap},
 		Env: []string{"SURGE_TABLE=" + table, "SURGE_DYNAMODB_ENDPOINT=" + endpoint, "SURGE_CONSISTENT_READS=true",
 			"AWS_ACCESS_KEY_ID=surgelocal", "AWS_SECRET_ACCESS_KEY=surgelocal"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		p.Close()
-		if t.Failed() {
-			t.Logf("pool log:\n%s", logs)
-		}
-	})
-	var routes []lambda.Route
-	for _, rt := range itemsapi.Routes() {
-		routes = append(routes, lambda.Route{Method: rt.Method, Pattern: rt.Pattern})
-	}
-	srv := front(t, lambda.NewIntegration(p, lambda.IntegrationOptions{Routes: routes}))
+	srv := front(t, lambda.NewIntegration(p, lambda.IntegrationOptions{Routes: itemsRoutes()}))
 
 	// Four creates at once, each on an instance of its own unless one
 	// finished before another began; then each read back.

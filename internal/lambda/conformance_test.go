@@ -16,10 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 
-	"github.com/surgehq/surge/internal/itemsapi"
 	"github.com/surgehq/surge/internal/lambda"
 	"github.com/surgehq/surge/internal/sqlite"
-	"github.com/surgehq/surge/internal/syncbuf"
 )
 
 // newItems starts a pool of the real items function (package function,
@@ -36,24 +34,9 @@ func newItems(t *testing.T) (*lambda.Pool, string) {
 	}
 	st.Close()
 	exe, _ := os.Executable()
-	logs := &syncbuf.Buffer{}
-	p, err := lambda.New(lambda.Config{Name: "items", Command: []string{exe}, Limits: lambda.LimitsOff,
-		Env: []string{"SURGE_LAMBDA_TEST_FUNCTION=items", "SURGE_STORE=sqlite:" + db, "SURGE_LOG_LEVEL=warn"},
-		Log: slogTo(logs)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		p.Close()
-		if t.Failed() {
-			t.Logf("pool log:\n%s", logs)
-		}
-	})
-	var routes []lambda.Route
-	for _, rt := range itemsapi.Routes() {
-		routes = append(routes, lambda.Route{Method: rt.Method, Pattern: rt.Pattern})
-	}
-	srv := front(t, lambda.NewIntegration(p, lambda.IntegrationOptions{Routes: routes}))
+	p, _ := startPool(t, lambda.Config{Name: "items", Command: []string{exe},
+		Env: []string{"SURGE_LAMBDA_TEST_FUNCTION=items", "SURGE_STORE=sqlite:" + db, "SURGE_LOG_LEVEL=warn"}})
+	srv := front(t, lambda.NewIntegration(p, lambda.IntegrationOptions{Routes: itemsRoutes()}))
 	return p, srv.URL
 }
 

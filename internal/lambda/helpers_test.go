@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/surgehq/surge/internal/items"
+	"github.com/surgehq/surge/internal/itemsapi"
 	"github.com/surgehq/surge/internal/lambda"
 	"github.com/surgehq/surge/internal/manualclock"
 	"github.com/surgehq/surge/internal/syncbuf"
@@ -55,27 +56,46 @@ func newFault(t testing.TB, cfg lambda.Config) *fault {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fault{control: filepath.Join(t.TempDir(), "control"), logs: &syncbuf.Buffer{}}
+	f := &fault{control: filepath.Join(t.TempDir(), "control")}
 	f.setInit(t, "")
 	cfg.Command = []string{exe}
 	cfg.Env = append(cfg.Env, "SURGE_LAMBDA_TEST_FUNCTION=fault", "SURGE_TESTFN_CONTROL="+f.control)
+	f.Pool, f.logs = startPool(t, cfg)
+	return f
+}
+
+// startPool starts a pool of cfg, with cgroup limits off unless cfg asks
+// for them and a debug log into the returned buffer unless cfg has a log.
+// It is closed when t ends, and its log shown if t failed.
+func startPool(t testing.TB, cfg lambda.Config) (*lambda.Pool, *syncbuf.Buffer) {
+	t.Helper()
+	logs := &syncbuf.Buffer{}
 	if cfg.Limits == "" {
 		cfg.Limits = lambda.LimitsOff
 	}
 	if cfg.Log == nil {
-		cfg.Log = slog.New(slog.NewJSONHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		cfg.Log = slogTo(logs)
 	}
-	f.Pool, err = lambda.New(cfg)
+	p, err := lambda.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		f.Pool.Close()
+		p.Close()
 		if t.Failed() {
-			t.Logf("pool log:\n%s", f.logs)
+			t.Logf("pool log:\n%s", logs)
 		}
 	})
-	return f
+	return p, logs
+}
+
+// itemsRoutes are the items API's routes, as an integration takes them.
+func itemsRoutes() []lambda.Route {
+	var routes []lambda.Route
+	for _, rt := range itemsapi.Routes() {
+		routes = append(routes, lambda.Route{Method: rt.Method, Pattern: rt.Pattern})
+	}
+	return routes
 }
 
 // event is a direct invocation of the fault function.
