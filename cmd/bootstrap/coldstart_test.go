@@ -12,7 +12,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/surgehq/surge/internal/apigw"
+	"github.com/surgehq/surge/internal/api/awsevent"
 )
 
 // envBootstrap names a bootstrap executable for BenchmarkColdStart to run
@@ -62,7 +62,7 @@ func BenchmarkColdStart(b *testing.B) {
 	}
 	r := httptest.NewRequest("GET", "https://api.example/healthz", nil)
 	r.Header.Set("X-Api-Key", "bench")
-	ev, err := apigw.NewV1Event(r, apigw.EventOptions{Stage: "prod", APIKeyID: "bench"})
+	ev, err := awsevent.NewV1Event(r, awsevent.EventOptions{Stage: "prod", APIKeyID: "bench"})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -16,7 +16,7 @@ import (
 var forbidden = []string{
 	"modernc.org/sqlite",
 	"github.com/ncruces/go-sqlite3",
-	"/internal/sqlite",
+	"/internal/store/sqlite",
 	"/internal/load",
 	"github.com/valyala/fasthttp",
 	"github.com/HdrHistogram/hdrhistogram-go",
@@ -62,8 +62,8 @@ func TestDependencies(t *testing.T) {
 		t.Errorf("bootstrap links %v; it must not (see forbidden)", bad)
 	}
 	// What it must link, so that an empty or wrong list cannot pass.
-	for _, want := range []string{"github.com/aws/aws-lambda-go/lambda", "github.com/surgehq/surge/internal/dynamo",
-		"github.com/surgehq/surge/internal/itemsapi", "github.com/surgehq/surge/internal/apigw"} {
+	for _, want := range []string{"github.com/aws/aws-lambda-go/lambda", "github.com/surgehq/surge/internal/store/dynamo",
+		"github.com/surgehq/surge/internal/api/itemsapi", "github.com/surgehq/surge/internal/api/awsevent"} {
 		found := false
 		for _, p := range pkgs {
 			found = found || p == want
@@ -73,7 +73,7 @@ func TestDependencies(t *testing.T) {
 		}
 	}
 	// The check itself catches a forbidden package where there is one.
-	if bad := offending(deps(t, "../../internal/sqlite")); len(bad) == 0 {
+	if bad := offending(deps(t, "../../internal/store/sqlite")); len(bad) == 0 {
 		t.Error("the forbidden list does not catch the SQLite store's dependencies")
 	}
 }

@@ -8,7 +8,7 @@
 //
 // It answers three kinds of event, told apart by one look at the raw
 // payload: API Gateway REST API (v1 proxy) events, HTTP API (payload 2.0)
-// and function URL events, through package apigw; and direct invocations
+// and function URL events, through package awsevent; and direct invocations
 // with the original application's event {"operation", "tableName",
 // "payload"}, answered through itemsapi's dispatcher as the original
 // Python function answered them: {"statusCode", "headers", "body"}.
@@ -42,8 +42,16 @@
 // list), so that the binary stays small and its init short.
 package main
 
-import "github.com/surgehq/surge/internal/function"
+import (
+	"os"
+
+	"github.com/surgehq/surge/internal/function"
+)
 
 // main runs the function over the DynamoDB store that the environment
 // names (SURGE_STORE is not read: on Lambda the store is always DynamoDB).
-func main() { function.Run(function.OpenDynamo) }
+func main() {
+	if err := function.Run(function.OpenDynamo); err != nil {
+		os.Exit(1) // Run logged the error and reported it to the Runtime API
+	}
+}

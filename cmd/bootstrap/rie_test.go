@@ -20,9 +20,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/surgehq/surge/internal/apigw"
-	"github.com/surgehq/surge/internal/dynamo/dynalitetest"
-	"github.com/surgehq/surge/internal/syncbuf"
+	"github.com/surgehq/surge/internal/api/awsevent"
+	"github.com/surgehq/surge/internal/store/dynamo/dynalitetest"
+	"github.com/surgehq/surge/internal/testkit/syncbuf"
 )
 
 // Environment of the end-to-end test.
@@ -190,7 +190,7 @@ func (e *emulator) invoke(t testing.TB, payload []byte) []byte {
 // proxy event for the tenant, with the response event back.
 func (e *emulator) http(t *testing.T, r *http.Request, tenant string) *events.APIGatewayProxyResponse {
 	t.Helper()
-	ev, err := apigw.NewV1Event(r, apigw.EventOptions{Tenant: tenant, Stage: "prod"})
+	ev, err := awsevent.NewV1Event(r, awsevent.EventOptions{Tenant: tenant, Stage: "prod"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,16 +4,14 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"reflect"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
-
-	"github.com/surgehq/surge/internal/lambda"
 )
 
 // functionArgs run `surge serve --functions` with this test binary as the
@@ -40,15 +38,18 @@ func TestServeFunctions(t *testing.T) {
 		t.Errorf("missing: got %d", code)
 	}
 
-	// Lambda's Invoke API beside the gateway, with the seed's event.
-	c := awslambda.New(awslambda.Options{Region: "us-east-1", BaseEndpoint: aws.String(p.base),
-		Credentials: aws.AnonymousCredentials{}, RetryMaxAttempts: 1})
+	// Lambda's Invoke API on its own listener, with the seed's event,
+	// signed with the run's token as the secret key.
+	c := awslambda.New(awslambda.Options{Region: "us-east-1", BaseEndpoint: aws.String(p.invoke),
+		Credentials: credentials.NewStaticCredentialsProvider("surge", p.invokeToken, ""), RetryMaxAttempts: 1})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	out, err := c.Invoke(ctx, &awslambda.InvokeInput{FunctionName: aws.String("items-fn"),
 		Payload: []byte(`{"operation":"read","tableName":"items","payload":{"Key":{"id":"f1"}}}`)})
-	if err != nil || aws.ToString(out.ExecutedVersion) != "$LATEST" || !strings.Contains(string(out.Payload), `through a function`) {
-		t.Errorf("direct invocation: got %v %s", err, out.Payload)
+	if err != nil {
+		t.Errorf("direct invocation: %v", err)
+	} else if aws.ToString(out.ExecutedVersion) != "$LATEST" || !strings.Contains(string(out.Payload), `through a function`) {
+		t.Errorf("direct invocation: got %s", out.Payload)
 	}
 
 	_, _, metrics := do(t, "GET", p.admin+"/metrics", nil)
@@ -77,9 +78,7 @@ func TestServeFunctionsShareTheReadCache(t *testing.T) {
 		t.Skip("starts function processes")
 	}
 	p := startInProcess(t, append(functionArgs, "--read-cache-enabled")...)
-	if !strings.Contains(p.logs.String(), "read cache shared by the function instances") {
-		t.Fatalf("no shared read cache in the logs:\n%s", p.logs)
-	}
+	p.waitLog(t, "read cache shared by the function instances")
 	if code, _, body := do(t, "POST", p.base+"/items", map[string]any{"id": "dax1", "name": "cached"}); code != 201 {
 		t.Fatalf("create: got %d %s", code, body)
 	}
@@ -121,67 +120,5 @@ func TestFunctionFlags(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("serve --help lacks %q", want)
 		}
-	}
-	got, err := parseScheduleFlag("cron(0 8 ? * MON-FRI *)=10:50; cron(0 19 ? * MON-FRI *)=5 ;", "Europe/Amsterdam")
-	want := []lambda.ScheduledAction{
-		{Schedule: "cron(0 8 ? * MON-FRI *)", Timezone: "Europe/Amsterdam", Min: 10, Max: 50},
-		{Schedule: "cron(0 19 ? * MON-FRI *)", Timezone: "Europe/Amsterdam", Min: 5},
-	}
-	if err != nil || !reflect.DeepEqual(got, want) {
-		t.Errorf("got %+v %v, want %+v", got, err, want)
-	}
-	for _, bad := range []string{"cron(0 8 ? * MON *)", "x=-1", "x=1:0", "x=a"} {
-		if _, err := parseScheduleFlag(bad, ""); err == nil {
-			t.Errorf("%q: got no error", bad)
-		}
-	}
-}
-
-func TestFunctionPoolConfig(t *testing.T) {
-	r := newRoot(io.Discard, io.Discard)
-	r.logLevel = "info"
-	s := &serveConfig{root: r, data: "rel-data", sync: "normal", table: "items", cacheControl: "no-cache"}
-	c := &s.functions
-	c.ThrottleStatus, c.Limits, c.Name = 429, "off", "fn"
-	env := func(cfg lambda.Config) map[string]string {
-		m := map[string]string{}
-		for _, kv := range cfg.Env {
-			k, v, _ := strings.Cut(kv, "=")
-			m[k] = v
-		}
-		return m
-	}
-	// SQLite by default, at an absolute path the instances can open from
-	// their own directory; the surge binary's own function subcommand.
-	cfg, err := c.poolConfig(s, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if e := env(cfg); !strings.HasPrefix(e["SURGE_STORE"], "sqlite:/") || !strings.HasSuffix(e["SURGE_STORE"], "/rel-data/items.db") ||
-		e["SURGE_TABLE"] != "items" || cfg.Command[len(cfg.Command)-1] != "function" {
-		t.Errorf("got %v %v", cfg.Command, e)
-	}
-	// DynamoDB: what the Lambda build reads, too.
-	s.store = "dynamodb://orders?endpoint=http://127.0.0.1:8000&region=eu-west-1&consistent=true"
-	c.Command = "/opt/fn/bootstrap"
-	if cfg, err = c.poolConfig(s, nil, nil); err != nil {
-		t.Fatal(err)
-	}
-	if e := env(cfg); e["SURGE_TABLE"] != "orders" || e["SURGE_DYNAMODB_ENDPOINT"] != "http://127.0.0.1:8000" ||
-		e["SURGE_REGION"] != "eu-west-1" || e["SURGE_CONSISTENT_READS"] != "true" || cfg.Command[0] != "/opt/fn/bootstrap" {
-		t.Errorf("got %v %v", cfg.Command, e)
-	}
-	// The Lambda build cannot open SQLite; nothing can share a memory store.
-	s.store = ""
-	if _, err := c.poolConfig(s, nil, nil); err == nil || !strings.Contains(err.Error(), "DynamoDB only") {
-		t.Errorf("bootstrap over SQLite: got %v", err)
-	}
-	c.Command, s.store = "", "mem:"
-	if _, err := c.poolConfig(s, nil, nil); err == nil {
-		t.Error("a memory store: got no error")
-	}
-	s.store, c.ThrottleStatus = "", 503
-	if _, err := c.poolConfig(s, nil, nil); err == nil {
-		t.Error("throttle status 503: got no error")
 	}
 }

@@ -3,46 +3,37 @@ package main
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/peterbourgon/ff/v4"
-	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/surgehq/surge/internal/itemsapi"
-	"github.com/surgehq/surge/internal/memstore"
-	"github.com/surgehq/surge/internal/metrics"
+	"github.com/surgehq/surge/internal/server"
 )
 
-// benchChain builds surge serve's chain, as chain builds it, over a memory
-// store, with the gateway flags args.
+// benchChain builds surge serve's production chain (server.New) over a
+// memory store, with the serve flags args, and returns its Handler.
 func benchChain(b *testing.B, args ...string) http.Handler {
 	b.Helper()
-	c := &serveConfig{root: newRoot(io.Discard, io.Discard), cacheControl: itemsapi.DefaultCacheControl, table: "items", accessLog: true}
+	r := newRoot(io.Discard, io.Discard)
 	fs := ff.NewFlagSet("bench")
-	c.gw.register(fs)
+	c := newServeFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		b.Fatal(err)
 	}
-	if err := c.gw.applyConfigFiles(fs); err != nil {
+	if err := c.applyConfigFiles(fs); err != nil {
 		b.Fatal(err)
 	}
-	log := slog.New(slog.DiscardHandler)
-	reg := prometheus.NewRegistry()
-	p, err := c.gw.setup(context.Background(), log)
+	cfg := c.config(r)
+	cfg.Addr, cfg.AdminAddr, cfg.Store = "127.0.0.1:0", "", "mem:"
+	s, err := server.New(context.Background(), cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { p.close(log) })
-	st := c.gw.wrapStore(metrics.NewStoreMetrics(reg).Store(memstore.New()), p, reg, log)
-	h, err := c.chain(itemsapi.New(st), p, reg, log)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return h
+	b.Cleanup(func() { s.Close() })
+	return s.Handler()
 }
 
 // BenchmarkChain measures a request through surge serve's whole chain,

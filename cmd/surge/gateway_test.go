@@ -15,10 +15,10 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
-	"go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	v1 "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/surgehq/surge/internal/dynamo/dynalitetest"
+	"github.com/surgehq/surge/internal/store/dynamo/dynalitetest"
 )
 
 // writeFile writes a file in a test's temporary directory.
@@ -346,17 +346,5 @@ func TestServeReadCacheDynamoDB(t *testing.T) {
 	}
 	if strings.Contains(m, `op="get"`) {
 		t.Error("the store was read: the write-through item cache should have answered")
-	}
-}
-
-func TestParseRouteLimits(t *testing.T) {
-	got, err := parseRouteLimits(" GET /items/{id}=500:1000, POST /items=0.5:1 ,")
-	if err != nil || len(got) != 2 || got["GET /items/{id}"].Rate != 500 || got["GET /items/{id}"].Burst != 1000 || got["POST /items"].Rate != 0.5 {
-		t.Fatalf("got %v, %v", got, err)
-	}
-	for _, bad := range []string{"GET /items", "GET /items=5", "GET /items=a:1", "GET /items=5:0", "/items=5:5", "GET /items=-1:5"} {
-		if _, err := parseRouteLimits(bad); err == nil {
-			t.Errorf("%q: got no error", bad)
-		}
 	}
 }

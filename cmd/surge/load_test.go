@@ -201,6 +201,15 @@ func TestLoadBadFlags(t *testing.T) {
 		{[]string{"load", "--scenario", "/nonexistent.yaml"}, []string{"nonexistent.yaml"}},
 		{[]string{"load", "ftp://x"}, []string{"scheme"}},
 		{[]string{"load", "http://a", "http://b"}, []string{"at most one argument"}},
+		{[]string{"load", "--target", "http://a", "http://b"}, []string{"the target is given twice"}},
+		{[]string{"load", "--error-status", "x", "http://127.0.0.1:1"}, []string{`error-status: parse error: strconv.Atoi: parsing "x"`}},
+		// Every bad flag at once, and what Validate finds besides.
+		{[]string{"load", "--rate", "abc", "--stages", "30s,1m:y", "--mix", "read=x,=3", "--payloads", "4XB,1KB=z",
+			"--threshold", "read.p99,errors<lots", "-H", "nocolon", "--vus", "-1", "--ids", "normal", "http://127.0.0.1:1"},
+			[]string{`rate: parse error: strconv.ParseFloat: parsing "abc"`, `stages: "30s": want DURATION:TARGET`, `stages: "1m:y": bad target`,
+				`mix: "read=x": bad weight`, `mix: "=3": want NAME=WEIGHT`, `payloads: size "4XB": unknown unit`, `payloads: "1KB=z": bad weight`,
+				`threshold: threshold "read.p99": no comparison`, `threshold: threshold "errors<lots": bad number`,
+				`header: "nocolon": want 'Name: value'`, "vus -1: must be between", `ids.distribution "normal"`}},
 	}
 	for _, tt := range tests {
 		code, _, stderr := runSurge(t, tt.args...)
@@ -212,6 +221,96 @@ func TestLoadBadFlags(t *testing.T) {
 				t.Errorf("%q: stderr %q lacks %q", tt.args, stderr, w)
 			}
 		}
+	}
+}
+
+// TestLoadBadScenarioFile: a file's errors, each with its line, and the
+// flags' errors come out together.
+func TestLoadBadScenarioFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "s.yaml")
+	if err := os.WriteFile(file, []byte("rate: abc\nstages: [30s, {duration: 1s, targt: 3}]\nthresholds: [read.p99]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runSurge(t, "load", "--scenario", file, "--mix", "nope", "http://127.0.0.1:1")
+	if code != 2 {
+		t.Fatalf("exit code %d, want 2: %s", code, stderr)
+	}
+	for _, want := range []string{"line 1: cannot unmarshal !!str `abc` into float64", `line 2: "30s": want DURATION:TARGET`,
+		"line 2: field targt not found", `line 3: threshold "read.p99": no comparison`, `mix: "nope": want NAME=WEIGHT`} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+}
+
+// TestLoadPrecedence: defaults, then the scenario file, then the
+// environment, then the command line, each over exactly the fields it
+// names; and what a flag means beyond its field.
+func TestLoadPrecedence(t *testing.T) {
+	srv := okServer(t)
+	// A short run that every case's file starts with.
+	const base = "duration: 100ms\nids: {preseed: 0}\nmix: {list: 1}\ntimeout: 1s\n"
+	tests := []struct {
+		name  string
+		file  string // the scenario file after base; "-" for none
+		env   map[string]string
+		args  []string
+		check func(s load.Scenario) bool
+	}{
+		{"FileOverDefaults", "rate: 60\n", nil, nil,
+			func(s load.Scenario) bool { return s.Rate == 60 && s.MaxInFlight == 512 }},
+		{"EnvOverFile", "rate: 60\n", map[string]string{"SURGE_RATE": "70"}, nil,
+			func(s load.Scenario) bool { return s.Rate == 70 }},
+		{"FlagOverEnv", "rate: 60\n", map[string]string{"SURGE_RATE": "70"}, []string{"--rate", "50"},
+			func(s load.Scenario) bool { return s.Rate == 50 }},
+		{"FlagsOverExactlyTheirFields", "think: 5ms\napi: {items: /things, list_query: a=1}\n", nil, []string{"--list-query", "b=2"},
+			func(s load.Scenario) bool {
+				return s.Think == 5*time.Millisecond && s.API.Items == "/things" && s.API.ListQuery == "b=2" && s.API.Batch == "/items/_batch"
+			}},
+		{"ThresholdsAdd", "thresholds: [\"errors<1%\"]\n", nil, []string{"--threshold", "p99<10s", "--threshold", "count>=1,rate>=0"},
+			func(s load.Scenario) bool { return s.Thresholds.String() == "errors<1%,p99<10s,count>=1,rate>=0" }},
+		{"HeadersAdd", "headers: {a: b}\n", map[string]string{"SURGE_HEADER": "c: d"}, nil,
+			func(s load.Scenario) bool { return len(s.Headers) == 2 && s.Headers["a"] != "" && s.Headers["c"] != "" }},
+		{"MixReplaces", "", nil, []string{"--mix", "list=2", "--ops-mix", "ping=1"},
+			func(s load.Scenario) bool { return s.Mix.String() == "list=2" && s.API.OpsMix.String() == "ping=1" }},
+		{"PresetOverFileStages", "stages: 50ms:100,50ms:100\n", nil, []string{"--preset", "ramp"},
+			func(s load.Scenario) bool { return s.Preset == "ramp" && s.Stages == nil }},
+		{"StagesOverPreset", "", nil, []string{"--preset", "ramp", "--stages", "100ms:100"},
+			func(s load.Scenario) bool { return s.Stages.String() == "100ms:100" }},
+		{"ItemsPathMovesBatch", "", nil, []string{"--items-path", "/things/"},
+			func(s load.Scenario) bool { return s.API.Items == "/things/" && s.API.Batch == "/things/_batch" }},
+		{"HTTP2ImpliesNethttp", "", nil, []string{"--http2"},
+			func(s load.Scenario) bool { return s.HTTP2 && s.Client == load.ClientStd }},
+		{"RequestsAloneBoundRun", "-", nil, []string{"-n", "3", "--mix", "list=1", "--preseed", "0"},
+			func(s load.Scenario) bool { return s.Requests == 3 && s.Duration == 0 && s.Rate == 100 }},
+		{"RequestsKeepFileDuration", "", nil, []string{"-n", "3"},
+			func(s load.Scenario) bool { return s.Requests == 3 && s.Duration == 100*time.Millisecond }},
+		{"ArgumentIsTarget", "target: http://127.0.0.1:1\n", nil, nil,
+			func(s load.Scenario) bool { return s.Target == srv.URL }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			out := filepath.Join(dir, "r.json")
+			args := []string{"load", "--progress", "none", "--out", out}
+			if tt.file != "-" {
+				file := filepath.Join(dir, "s.yaml")
+				if err := os.WriteFile(file, []byte(base+tt.file), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				args = append(args, "--scenario", file)
+			}
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			args = append(append(args, tt.args...), srv.URL)
+			if code, stdout, stderr := runSurge(t, args...); code != 0 {
+				t.Fatalf("%q: exit code %d\n%s\n%s", args, code, stdout, stderr)
+			}
+			if s := readResultFile(t, out).Scenario; !tt.check(s) {
+				t.Fatalf("%q: scenario %+v", args, s)
+			}
+		})
 	}
 }
 
@@ -238,6 +337,32 @@ func TestLoadReportAndCompare(t *testing.T) {
 	}
 	if code, _, _ := runSurge(t, "load", "compare", a); code != 2 {
 		t.Fatalf("compare with one file: exit %d, want 2", code)
+	}
+
+	// --html writes the report of a run, of a saved result and of a
+	// comparison; internal/load/htmlreport's browser tests check what it draws.
+	html := func(name string) string {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		b, err := os.ReadFile(p)
+		if err != nil || !bytes.Contains(b, []byte("<!doctype html>")) || !bytes.Contains(b, []byte("list")) {
+			t.Fatalf("%s: not an HTML report (%v)", name, err)
+		}
+		return string(b)
+	}
+	if code, _, stderr := runSurge(t, quickLoad("--mix", "list=1", "--html", filepath.Join(dir, "run.html"), srv.URL)...); code != 0 {
+		t.Fatalf("load --html: exit %d: %s", code, stderr)
+	}
+	html("run.html")
+	if code, _, stderr := runSurge(t, "load", "report", "--html", filepath.Join(dir, "report.html"), a); code != 0 {
+		t.Fatalf("report --html: exit %d: %s", code, stderr)
+	}
+	html("report.html")
+	if code, _, stderr := runSurge(t, "load", "compare", "--html", filepath.Join(dir, "compare.html"), a, b); code != 0 {
+		t.Fatalf("compare --html: exit %d: %s", code, stderr)
+	}
+	if c := html("compare.html"); !strings.Contains(c, "Mann-Whitney") {
+		t.Errorf("compare.html names no significance test")
 	}
 	bad := filepath.Join(dir, "bad.json")
 	os.WriteFile(bad, []byte(`{"schema":"other"}`), 0o644)

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -14,7 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/surgehq/surge/internal/syncbuf"
+	"github.com/surgehq/surge/internal/observe/logbuf"
+	"github.com/surgehq/surge/internal/server"
+	"github.com/surgehq/surge/internal/testkit/httpdo"
+	"github.com/surgehq/surge/internal/testkit/syncbuf"
 )
 
 // TestMain lets the test binary stand in for the surge binary: with
@@ -45,7 +47,8 @@ func logRecords(t *testing.T, logs string) []map[string]any {
 	return recs
 }
 
-// waitListening waits until logs hold the "listening" record and returns it.
+// waitListening waits until logs hold the "listening" record and returns
+// it: a child process's addresses can be read from its log only.
 func waitListening(t *testing.T, logs func() string, exited <-chan struct{}) map[string]any {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
@@ -70,15 +73,19 @@ func waitListening(t *testing.T, logs func() string, exited <-chan struct{}) map
 
 // inProcess is `surge serve` running in this process.
 type inProcess struct {
+	srv         *server.Server
 	base, admin string
-	logs        *syncbuf.Buffer
-	cancel      context.CancelFunc
-	code        chan int
+	// invoke and invokeToken are Lambda's Invoke API and its token, with
+	// functions on.
+	invoke, invokeToken string
+	logs                *syncbuf.Buffer
+	cancel              context.CancelFunc
+	code                chan int
 }
 
 // startInProcess runs `surge serve` with args (after the defaults: JSON
-// logs, ephemeral loopback ports, a temporary data directory) and stops it
-// at cleanup.
+// logs, ephemeral loopback ports, a temporary data directory), reads its
+// addresses from the server it started, and stops it at cleanup.
 func startInProcess(t *testing.T, args ...string) *inProcess {
 	t.Helper()
 	p := &inProcess{logs: &syncbuf.Buffer{}, code: make(chan int, 1)}
@@ -86,18 +93,42 @@ func startInProcess(t *testing.T, args ...string) *inProcess {
 	p.cancel = cancel
 	all := append([]string{"--log-format", "json", "serve", "--addr", "127.0.0.1:0",
 		"--admin-addr", "127.0.0.1:0", "--data", t.TempDir()}, args...)
+	r := newRoot(io.Discard, p.logs)
+	started := make(chan *server.Server, 1)
+	r.started = func(s *server.Server) { started <- s }
 	exited := make(chan struct{})
 	go func() {
-		p.code <- run(ctx, all, io.Discard, p.logs)
+		p.code <- r.run(ctx, all)
 		close(exited)
 	}()
-	rec := waitListening(t, p.logs.String, exited)
-	p.base = "http://" + rec["addr"].(string)
-	if a, ok := rec["admin_addr"].(string); ok {
-		p.admin = "http://" + a
+	select {
+	case s := <-started:
+		p.srv, p.base = s, "http://"+s.Addr()
+		if a := s.AdminAddr(); a != "" {
+			p.admin = "http://" + a
+		}
+		if a := s.InvokeAddr(); a != "" {
+			p.invoke, p.invokeToken = "http://"+a, s.InvokeToken()
+		}
+	case <-exited:
+		t.Fatalf("surge exited before listening; logs:\n%s", p.logs)
+	case <-time.After(60 * time.Second):
+		t.Fatalf("surge did not listen within 60s; logs:\n%s", p.logs)
 	}
 	t.Cleanup(func() { p.stop(t) })
 	return p
+}
+
+// waitLog waits until the log, which is flushed every logbuf.FlushEvery,
+// holds text.
+func (p *inProcess) waitLog(t *testing.T, text string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(p.logs.String(), text); {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q in the log within 10s:\n%s", text, p.logs)
+		}
+		time.Sleep(logbuf.FlushEvery / 4)
+	}
 }
 
 // stop cancels the server and returns its exit code (once; later calls
@@ -167,9 +198,6 @@ func (p *process) signal(t *testing.T, sig os.Signal) int {
 	return p.cmd.ProcessState.ExitCode()
 }
 
-// client is an HTTP client for the tests, with a bounded timeout.
-var client = &http.Client{Timeout: 10 * time.Second}
-
 // do sends a request with a JSON body (nil for none) and returns the status,
 // headers and body.
 func do(t *testing.T, method, url string, body any, headers ...string) (int, http.Header, []byte) {
@@ -182,38 +210,7 @@ func do(t *testing.T, method, url string, body any, headers ...string) (int, htt
 }
 
 func tryDo(method, url string, body any, headers ...string) (int, http.Header, []byte, error) {
-	var r io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		r = strings.NewReader(b)
-	default:
-		j, err := json.Marshal(b)
-		if err != nil {
-			return 0, nil, nil, err
-		}
-		r = bytes.NewReader(j)
-	}
-	req, err := http.NewRequest(method, url, r)
-	if err != nil {
-		return 0, nil, nil, err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return 0, nil, nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return 0, nil, nil, fmt.Errorf("read body: %w", err)
-	}
-	return resp.StatusCode, resp.Header, b, nil
+	return httpdo.Do(method, url, body, headers...)
 }
 
 func TestFlagsAfterArguments(t *testing.T) {

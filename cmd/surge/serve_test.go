@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net/http"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -17,8 +16,6 @@ import (
 	"time"
 
 	"github.com/ncruces/go-sqlite3"
-
-	"github.com/surgehq/surge/internal/items"
 )
 
 func TestHelp(t *testing.T) {
@@ -136,126 +133,6 @@ func TestServeAdminDisabled(t *testing.T) {
 	p := startInProcess(t, "--admin-addr", "")
 	if p.admin != "" {
 		t.Errorf("admin listener at %s, want none", p.admin)
-	}
-}
-
-// slowStore delays Get until release is closed, and panics on a Get of
-// the id "panic", to inject faults.
-type slowStore struct {
-	items.Store
-	entered chan struct{}
-	release chan struct{}
-}
-
-func (s *slowStore) Get(ctx context.Context, key items.Key, opt items.ReadOptions) (*items.Item, error) {
-	switch key.ID {
-	case "panic":
-		panic("injected fault")
-	case "slow":
-		close(s.entered)
-		<-s.release
-	}
-	return s.Store.Get(ctx, key, opt)
-}
-
-func TestServeGracefulShutdown(t *testing.T) {
-	slow := &slowStore{entered: make(chan struct{}), release: make(chan struct{})}
-	testWrapStore = func(s items.Store) items.Store { slow.Store = s; return slow }
-	defer func() { testWrapStore = nil }()
-	p := startInProcess(t, "--shutdown-timeout", "20s")
-	do(t, "POST", p.base+"/items", map[string]any{"id": "slow", "v": 1})
-
-	type result struct {
-		code int
-		body []byte
-		err  error
-	}
-	inflight := make(chan result, 1)
-	go func() {
-		code, _, body, err := tryDo("GET", p.base+"/items/slow", nil)
-		inflight <- result{code, body, err}
-	}()
-	<-slow.entered
-
-	stopped := make(chan int, 1)
-	go func() { stopped <- p.stop(t) }()
-	// The listener closes at once: new connections are refused...
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: time.Second}
-		resp, err := c.Get(p.base + "/healthz")
-		if err != nil {
-			break
-		}
-		resp.Body.Close()
-		if time.Now().After(deadline) {
-			t.Fatal("the server still accepts connections 5s into a shutdown")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	// ...while the request in flight goes on, and the server waits for it.
-	select {
-	case <-stopped:
-		t.Fatal("the server stopped with a request in flight")
-	case <-time.After(100 * time.Millisecond):
-	}
-	close(slow.release)
-	r := <-inflight
-	if r.err != nil || r.code != 200 || !bytes.Contains(r.body, []byte(`"v":1`)) {
-		t.Fatalf("in-flight request: got %d %s %v, want 200 and the item", r.code, r.body, r.err)
-	}
-	if code := <-stopped; code != 0 {
-		t.Errorf("exit code %d, want 0", code)
-	}
-	if !strings.Contains(p.logs.String(), `"msg":"stopped"`) {
-		t.Error("no stopped log record")
-	}
-}
-
-func TestServeShutdownDeadline(t *testing.T) {
-	slow := &slowStore{entered: make(chan struct{}), release: make(chan struct{})}
-	testWrapStore = func(s items.Store) items.Store { slow.Store = s; return slow }
-	defer func() { testWrapStore = nil }()
-	defer close(slow.release)
-	p := startInProcess(t, "--shutdown-timeout", "200ms")
-	do(t, "POST", p.base+"/items", map[string]any{"id": "slow"})
-	go tryDo("GET", p.base+"/items/slow", nil)
-	<-slow.entered
-	start := time.Now()
-	p.stop(t)
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("shutdown took %v with a 200ms deadline", d)
-	}
-	if !strings.Contains(p.logs.String(), "cut off") {
-		t.Error("no log of the requests cut off at the deadline")
-	}
-}
-
-func TestServePanicRecovered(t *testing.T) {
-	slow := &slowStore{}
-	testWrapStore = func(s items.Store) items.Store { slow.Store = s; return slow }
-	defer func() { testWrapStore = nil }()
-	p := startInProcess(t)
-	code, h, body := do(t, "GET", p.base+"/items/panic", nil)
-	if code != 500 || string(body) != `{"code":"internal","message":"Internal error."}` {
-		t.Errorf("got %d %s, want 500 Internal error.", code, body)
-	}
-	// The server lives on.
-	if code, _, _ := do(t, "GET", p.base+"/healthz", nil); code != 200 {
-		t.Errorf("after a panic, /healthz: got %d", code)
-	}
-	p.stop(t)
-	var logged bool
-	for _, rec := range logRecords(t, p.logs.String()) {
-		if rec["msg"] == "panic" {
-			logged = true
-			if rec["request_id"] != h.Get("X-Request-Id") || !strings.Contains(fmt.Sprint(rec["stack"]), "slowStore") {
-				t.Errorf("panic log %v lacks the request id or the stack", rec)
-			}
-		}
-	}
-	if !logged {
-		t.Error("the panic was not logged")
 	}
 }
 

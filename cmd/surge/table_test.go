@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/surgehq/surge/internal/dynamo/dynalitetest"
+	"github.com/surgehq/surge/internal/store/dynamo/dynalitetest"
 )
 
 // runSurge runs the command line and returns its exit code and output.

@@ -6,17 +6,27 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/surgehq/surge/internal/api/itemsapi"
 	"github.com/surgehq/surge/internal/items"
-	"github.com/surgehq/surge/internal/itemsapi"
 )
 
 // Config is the function's configuration, read once at init from the
-// environment by LoadConfig. Each field's comment names its variable.
+// environment by LoadConfig; Environ is its inverse, the environment a
+// function instance is given (by `surge serve --functions`). Each field's
+// comment names its variable.
 type Config struct {
 	// Store is SURGE_STORE: the store URL for an Opener that understands
 	// several kinds (the surge binary's: sqlite:PATH, dynamodb://TABLE...).
 	// The Lambda build ignores it and always opens Table in DynamoDB.
 	Store string
+	// StoreToken is SURGE_STORE_TOKEN: the token the store named by Store
+	// requires (the read cache that `surge serve` shares with its
+	// instances, dax://; see package remote). It is a secret of the run,
+	// never logged.
+	StoreToken string
+	// Sync is SURGE_SYNC: a SQLite store's durability, normal or full
+	// (default "": the store's own, normal).
+	Sync string
 	// Table is SURGE_TABLE: the DynamoDB table of the items, and the only
 	// tableName the /ops dispatcher accepts (default "items").
 	Table string
@@ -68,6 +78,8 @@ func LoadConfig(getenv func(string) string) (*Config, error) {
 		LogLevel:     slog.LevelInfo,
 	}
 	c.Store = getenv("SURGE_STORE")
+	c.StoreToken = getenv("SURGE_STORE_TOKEN")
+	c.Sync = getenv("SURGE_SYNC")
 	if v := getenv("SURGE_TABLE"); v != "" {
 		c.Table = v
 	}
@@ -130,4 +142,39 @@ func boolEnv(getenv func(string) string, name string) (bool, error) {
 		return false, fmt.Errorf("%s=%q: want true or false", name, v)
 	}
 	return b, nil
+}
+
+// Environ returns the environment that LoadConfig reads back as c, as
+// KEY=VALUE strings: the inverse of LoadConfig. Every variable is set,
+// even to its default, so that nothing is taken from elsewhere; the
+// initialization type is Lambda's to set, and left out unless
+// Provisioned.
+func (c *Config) Environ() []string {
+	env := []string{
+		"SURGE_STORE=" + c.Store,
+		"SURGE_STORE_TOKEN=" + c.StoreToken,
+		"SURGE_SYNC=" + c.Sync,
+		"SURGE_TABLE=" + c.Table,
+		"SURGE_DYNAMODB_ENDPOINT=" + c.Endpoint,
+		"SURGE_REGION=" + c.Region,
+		"SURGE_CONSISTENT_READS=" + strconv.FormatBool(c.ConsistentReads),
+		"SURGE_LOG_LEVEL=" + strings.ToLower(c.LogLevel.String()),
+		"SURGE_CACHE_CONTROL=" + c.CacheControl,
+		"SURGE_TENANT_FROM_API_KEY=" + strconv.FormatBool(c.APIKeyTenant),
+		"SURGE_DIRECT_TENANT=" + c.DirectTenant,
+		"SURGE_DAX_ENDPOINT=" + c.DAXEndpoint,
+	}
+	if c.MaxAttempts > 0 {
+		env = append(env, "SURGE_DYNAMODB_MAX_ATTEMPTS="+strconv.Itoa(c.MaxAttempts))
+	}
+	if c.Provisioned {
+		env = append(env, "AWS_LAMBDA_INITIALIZATION_TYPE=provisioned-concurrency")
+	}
+	return env
+}
+
+// DefaultConfig returns the configuration of an empty environment.
+func DefaultConfig() *Config {
+	c, _ := LoadConfig(func(string) string { return "" })
+	return c
 }

@@ -10,7 +10,7 @@
 //
 // It answers three kinds of event, told apart by one look at the raw
 // payload: API Gateway REST API (v1 proxy) events, HTTP API (payload 2.0)
-// and function URL events, through package apigw; and direct invocations
+// and function URL events, through package awsevent; and direct invocations
 // with the original application's event {"operation", "tableName",
 // "payload"}, answered through itemsapi's dispatcher as the original
 // Python function answered them: {"statusCode", "headers", "body"}.
@@ -26,12 +26,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
-	"github.com/google/uuid"
 
-	"github.com/surgehq/surge/internal/apigw"
+	"github.com/surgehq/surge/internal/api/awsevent"
+	"github.com/surgehq/surge/internal/api/itemsapi"
+	"github.com/surgehq/surge/internal/api/rest"
 	"github.com/surgehq/surge/internal/items"
-	"github.com/surgehq/surge/internal/itemsapi"
-	"github.com/surgehq/surge/internal/timing"
+	"github.com/surgehq/surge/internal/observe/servertiming"
 )
 
 // Function is the Lambda function. It implements lambda.Handler, so the
@@ -42,9 +42,7 @@ type Function struct {
 	cfg     *Config
 	log     *slog.Logger
 	api     *itemsapi.Handler
-	adapter *apigw.Adapter
-	// routes resolves a request's route pattern for the log line.
-	routes *http.ServeMux
+	adapter *awsevent.Adapter
 	// warm is set by the first invocation; until then an invocation is a
 	// cold start (unless the instance was provisioned).
 	warm atomic.Bool
@@ -52,35 +50,42 @@ type Function struct {
 
 // New builds the function over store: the same itemsapi handler
 // as `surge serve`, behind the parts of its middleware that a function
-// needs (Server-Timing, request ids, access log, panic recovery). The
-// gateway's own middleware is not linked: it brings Prometheus, whose
-// registration at init a cold start would pay for and which a function
-// has no listener to expose.
+// needs, the same code as the gateway's (package rest): Server-Timing,
+// routes, request ids, the access log and panic recovery. The gateway's
+// own parts are not linked: they bring caches and limiters a function
+// does not use, and a function has no listener to expose metrics on.
 func New(cfg *Config, store items.Store, log *slog.Logger) *Function {
-	f := &Function{cfg: cfg, log: log, routes: http.NewServeMux()}
+	f := &Function{cfg: cfg, log: log}
 	f.api = itemsapi.New(store,
 		itemsapi.Table(cfg.Table),
 		itemsapi.CacheControl(cfg.CacheControl),
 		itemsapi.OnError(func(r *http.Request, err error) {
+			id := ""
+			if ri := rest.Info(r.Context()); ri != nil {
+				id = ri.ID
+			}
 			log.Error("request failed", "aws_request_id", awsRequestID(r.Context()),
-				"request_id", r.Header.Get(requestIDHeader), "method", r.Method, "path", r.URL.Path, "err", err)
+				"request_id", id, "method", r.Method, "path", r.URL.Path, "err", err)
 		}),
 	)
-	for _, rt := range itemsapi.Routes() {
-		f.routes.HandleFunc(rt.Method+" "+rt.Pattern, func(http.ResponseWriter, *http.Request) {})
-	}
 	f.adapter = f.serve(f.api)
 	return f
 }
 
 // serve returns the adapter that serves events with h behind the
-// function's middleware, outermost first: Server-Timing, request id and
-// access log, panic recovery.
-func (f *Function) serve(h http.Handler) *apigw.Adapter {
-	return apigw.New(timing.Middleware(f.access(f.recover(h))),
-		apigw.WithAPIKeyTenant(f.cfg.APIKeyTenant),
-		apigw.WithErrorWriter(itemsapi.WriteError),
-		apigw.WithDirect(f.direct))
+// function's middleware, outermost first.
+func (f *Function) serve(h http.Handler) *awsevent.Adapter {
+	h = rest.Chain(h,
+		servertiming.Middleware,
+		rest.Routes(itemsapi.Routes()),
+		rest.RequestID(rest.RequestIDConfig{Fallback: gatewayRequestID}),
+		markColdStart,
+		rest.AccessLog(rest.AccessLogConfig{Log: f.log, Attrs: accessAttrs, InfoOn5xx: true}),
+		rest.Recover(rest.RecoverConfig{Log: f.log, Attrs: awsAttrs, Buffered: true}),
+	)
+	return awsevent.New(h,
+		awsevent.WithAPIKeyTenant(f.cfg.APIKeyTenant),
+		awsevent.WithDirect(f.direct))
 }
 
 type coldKey struct{}
@@ -121,104 +126,58 @@ func (f *Function) direct(ctx context.Context, payload []byte) (out []byte, err 
 	return res.AppendLambdaJSON(make([]byte, 0, 64+len(res.Body))), nil
 }
 
-// requestIDHeader carries a request's id both ways, as in `surge serve`.
-const requestIDHeader = "X-Request-Id"
-
-// access gives each request its id (the client's X-Request-Id when sane,
-// else API Gateway's request id, else a new one), marks a cold start's
-// response with X-Cold-Start, and logs one line per request with the AWS
-// request id.
-func (f *Function) access(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := r.Context()
-		id := r.Header.Get(requestIDHeader)
-		if !saneID(id) {
-			id = ""
-			if in := apigw.FromContext(ctx); in != nil && gatewayID(in.RequestID) {
-				id = in.RequestID
-			} else if u, err := uuid.NewV7(); err == nil {
-				id = u.String()
-			}
-			r.Header.Set(requestIDHeader, id)
-		}
-		w.Header().Set(requestIDHeader, id)
-		cold, _ := ctx.Value(coldKey{}).(bool)
-		if cold {
-			w.Header().Set("X-Cold-Start", "true")
-		}
-		sw := &statusWriter{ResponseWriter: w}
-		next.ServeHTTP(sw, r)
-
-		if !f.log.Enabled(ctx, slog.LevelInfo) {
-			return
-		}
-		kind := ""
-		if in := apigw.FromContext(ctx); in != nil {
-			kind = in.Kind.String()
-		}
-		_, route := f.routes.Handler(r)
-		status := sw.status
-		if status == 0 {
-			status = http.StatusOK
-		}
-		var total time.Duration
-		if rec := timing.FromContext(ctx); rec != nil {
-			total = time.Since(rec.Start())
-		}
-		f.log.LogAttrs(ctx, slog.LevelInfo, "request",
-			slog.String("aws_request_id", awsRequestID(ctx)),
-			slog.String("request_id", id),
-			slog.String("kind", kind),
-			slog.String("tenant", items.TenantFrom(ctx)),
-			slog.String("method", r.Method),
-			slog.String("route", route),
-			slog.String("path", r.URL.Path),
-			slog.Int("status", status),
-			slog.Bool("cold_start", cold),
-			slog.Float64("duration_ms", ms(total)))
-	})
+// gatewayRequestID is the id of a request whose client gave none: API
+// Gateway's request id, when it is a sane header value.
+func gatewayRequestID(r *http.Request) string {
+	if in := awsevent.FromContext(r.Context()); in != nil && gatewayID(in.RequestID) {
+		return in.RequestID
+	}
+	return ""
 }
 
-// recover turns a panic into a logged stack and a 500 `Internal error.`,
-// so one bad request does not end the instance (the runtime would report
-// the panic and exit, and the next request would pay a cold start).
-func (f *Function) recover(next http.Handler) http.Handler {
+// markColdStart marks a cold start's response with X-Cold-Start.
+func markColdStart(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		defer func() {
-			v := recover()
-			if v == nil {
-				return
-			}
-			f.log.Error("panic", "aws_request_id", awsRequestID(r.Context()), "method", r.Method,
-				"path", r.URL.Path, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-			itemsapi.WriteError(w, fmt.Errorf("panic: %v", v))
-		}()
+		if cold, _ := r.Context().Value(coldKey{}).(bool); cold {
+			w.Header().Set("X-Cold-Start", "true")
+		}
 		next.ServeHTTP(w, r)
 	})
 }
 
-// statusWriter remembers the status a handler wrote.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
+// accessAttrs are the attributes of the function's access log line: the
+// gateway's, with the AWS request id, the event's kind, the tenant and
+// whether the invocation was a cold start; the duration is Server-Timing's
+// total.
+func accessAttrs(r *http.Request, ri *rest.RequestInfo, _ time.Duration) []slog.Attr {
+	ctx := r.Context()
+	kind := ""
+	if in := awsevent.FromContext(ctx); in != nil {
+		kind = in.Kind.String()
 	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(p []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
+	cold, _ := ctx.Value(coldKey{}).(bool)
+	var total time.Duration
+	if rec := servertiming.FromContext(ctx); rec != nil {
+		total = time.Since(rec.Start())
 	}
-	return w.ResponseWriter.Write(p)
+	return []slog.Attr{
+		slog.String("aws_request_id", awsRequestID(ctx)),
+		slog.String("request_id", ri.ID),
+		slog.String("kind", kind),
+		slog.String("tenant", items.TenantFrom(ctx)),
+		slog.String("method", r.Method),
+		slog.String("route", ri.Route),
+		slog.String("path", r.URL.Path),
+		slog.Int("status", ri.Status),
+		slog.Bool("cold_start", cold),
+		slog.Float64("duration_ms", ms(total)),
+	}
 }
 
-// Unwrap lets http.ResponseController reach the writer below.
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+// awsAttrs adds the AWS request id to a panic's log line.
+func awsAttrs(r *http.Request) []slog.Attr {
+	return []slog.Attr{slog.String("aws_request_id", awsRequestID(r.Context()))}
+}
 
 // awsRequestID returns the Lambda request id of the invocation ctx
 // belongs to, or "".
@@ -227,24 +186,6 @@ func awsRequestID(ctx context.Context) string {
 		return lc.AwsRequestID
 	}
 	return ""
-}
-
-// saneID reports whether a client's request id may be used as is: 1 to
-// 128 letters, digits and ".-_:", the rule of `surge serve`.
-func saneID(id string) bool {
-	if id == "" || len(id) > 128 {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9',
-			c == '.', c == '-', c == '_', c == ':':
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 // gatewayID reports whether API Gateway's request id may be the request

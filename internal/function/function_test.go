@@ -17,8 +17,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
-	"github.com/surgehq/surge/internal/memstore"
-	"github.com/surgehq/surge/internal/syncbuf"
+	"github.com/surgehq/surge/internal/store/memstore"
+	"github.com/surgehq/surge/internal/testkit/syncbuf"
 )
 
 // newTestFunction returns the function over a memory store, configured by
@@ -377,12 +377,12 @@ func TestConfig(t *testing.T) {
 			"AWS_REGION": "r2", "SURGE_CONSISTENT_READS": "true", "SURGE_DYNAMODB_MAX_ATTEMPTS": "3", "SURGE_LOG_LEVEL": "warn",
 			"AWS_LAMBDA_LOG_LEVEL": "DEBUG", "SURGE_CACHE_CONTROL": "max-age=60", "SURGE_TENANT_FROM_API_KEY": "1",
 			"SURGE_DIRECT_TENANT": "ops", "SURGE_DAX_ENDPOINT": "dax://x", "AWS_LAMBDA_INITIALIZATION_TYPE": "provisioned-concurrency",
-			"SURGE_STORE": "sqlite:/tmp/x.db"}
+			"SURGE_STORE": "sqlite:/tmp/x.db", "SURGE_SYNC": "full"}
 		c, err := LoadConfig(func(k string) string { return env[k] })
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := &Config{Store: "sqlite:/tmp/x.db", Table: "t1", Endpoint: "http://127.0.0.1:1", Region: "r1", ConsistentReads: true, MaxAttempts: 3,
+		want := &Config{Store: "sqlite:/tmp/x.db", Sync: "full", Table: "t1", Endpoint: "http://127.0.0.1:1", Region: "r1", ConsistentReads: true, MaxAttempts: 3,
 			LogLevel: slog.LevelWarn, CacheControl: "max-age=60", APIKeyTenant: true, DirectTenant: "ops",
 			DAXEndpoint: "dax://x", Provisioned: true}
 		if !reflect.DeepEqual(c, want) {
@@ -415,6 +415,48 @@ func TestConfig(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestEnviron checks that Environ is the inverse of LoadConfig: the
+// environment of a configuration loads back as the same configuration.
+func TestEnviron(t *testing.T) {
+	for name, env := range map[string]map[string]string{
+		"Empty":  {},
+		"Lambda": {"AWS_REGION": "eu-west-1", "AWS_LAMBDA_LOG_LEVEL": "TRACE", "AWS_LAMBDA_INITIALIZATION_TYPE": "provisioned-concurrency"},
+		"SQLite": {"SURGE_STORE": "sqlite:/data/items.db", "SURGE_SYNC": "full", "SURGE_TABLE": "things", "SURGE_LOG_LEVEL": "debug"},
+		"DynamoDB": {"SURGE_STORE": "dynamodb://t1?endpoint=http://127.0.0.1:1", "SURGE_DYNAMODB_ENDPOINT": "http://127.0.0.1:1",
+			"SURGE_REGION": "r1", "SURGE_CONSISTENT_READS": "true", "SURGE_DYNAMODB_MAX_ATTEMPTS": "7", "SURGE_LOG_LEVEL": "ERROR"},
+		"Everything": {"SURGE_CACHE_CONTROL": "max-age=60, private", "SURGE_TENANT_FROM_API_KEY": "true",
+			"SURGE_DIRECT_TENANT": "ops", "SURGE_DAX_ENDPOINT": "dax://x:1", "SURGE_LOG_LEVEL": "warn", "SURGE_STORE": "dax://127.0.0.1:9"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			c, err := LoadConfig(func(k string) string { return env[k] })
+			if err != nil {
+				t.Fatal(err)
+			}
+			vars := map[string]string{}
+			for _, kv := range c.Environ() {
+				k, v, ok := strings.Cut(kv, "=")
+				if !ok {
+					t.Fatalf("Environ gave %q", kv)
+				}
+				if _, dup := vars[k]; dup {
+					t.Fatalf("Environ gave %s twice", k)
+				}
+				vars[k] = v
+			}
+			again, err := LoadConfig(func(k string) string { return vars[k] })
+			if err != nil {
+				t.Fatalf("LoadConfig of %v: %v", c.Environ(), err)
+			}
+			if !reflect.DeepEqual(again, c) {
+				t.Errorf("got %+v back, want %+v", again, c)
+			}
+		})
+	}
+	if got := DefaultConfig(); got.Table != "items" || got.LogLevel != slog.LevelInfo {
+		t.Errorf("DefaultConfig: got %+v", got)
+	}
 }
 
 func FuzzInvoke(f *testing.F) {

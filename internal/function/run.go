@@ -13,8 +13,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/surgehq/surge/internal/dynamo"
 	"github.com/surgehq/surge/internal/items"
+	"github.com/surgehq/surge/internal/store"
+	"github.com/surgehq/surge/internal/store/dynamo"
 )
 
 // Opener opens the store that cfg names. It runs once, at init, and
@@ -23,19 +24,27 @@ import (
 type Opener func(ctx context.Context, cfg *Config) (items.Store, error)
 
 // OpenDynamo is the Opener of the DynamoDB store that cfg names (Table,
-// Endpoint, Region, ConsistentReads, MaxAttempts). It sends nothing to
-// DynamoDB: the table is not checked until the first request (or /readyz)
-// uses it.
+// Endpoint, Region, ConsistentReads, MaxAttempts), SURGE_STORE aside. It
+// sends nothing to DynamoDB: the table is not checked until the first
+// request (or /readyz) uses it.
 func OpenDynamo(ctx context.Context, cfg *Config) (items.Store, error) {
-	client, err := dynamo.NewClient(ctx, &dynamo.URL{Table: cfg.Table, Endpoint: cfg.Endpoint, Region: cfg.Region})
+	u := &store.URL{Scheme: store.SchemeDynamoDB, Table: cfg.Table, Endpoint: cfg.Endpoint, Region: cfg.Region,
+		Consistent: cfg.ConsistentReads}
+	s, err := store.OpenURL(ctx, u, DynamoDB(cfg))
 	if err != nil {
 		return nil, fmt.Errorf("open DynamoDB table %s: %w", cfg.Table, err)
 	}
-	opts := []dynamo.Option{dynamo.WithConsistentReads(cfg.ConsistentReads)}
+	return s, nil
+}
+
+// DynamoDB is the store.Backend of DynamoDB stores with cfg's settings
+// (MaxAttempts).
+func DynamoDB(cfg *Config) store.Backend {
+	var opts []dynamo.Option
 	if cfg.MaxAttempts > 0 {
 		opts = append(opts, dynamo.WithMaxAttempts(cfg.MaxAttempts))
 	}
-	return dynamo.New(client, cfg.Table, opts...), nil
+	return dynamo.Backend(opts...)
 }
 
 // Init error types, reported to the Runtime API's init error path in the
@@ -50,37 +59,39 @@ const (
 // Run is the main of a function program: it reads the configuration from
 // the environment, opens the store with open, builds the function, and
 // serves events through the Lambda Runtime API at AWS_LAMBDA_RUNTIME_API
-// until the process is ended; it does not return. Everything that can be
-// built before the first event is built here, once, outside the handler.
+// until the process is ended: once the function is built it does not
+// return. Everything that can be built before the first event is built
+// here, once, outside the handler.
 //
 // An init failure is reported as a runtime reports one: the error goes to
 // the Runtime API's /runtime/init/error (Lambda then answers the
 // invocation that was waiting for this instance with it, as a function
-// error), a line goes to the log, and the process exits with status 1
-// (which Lambda would report as Runtime.ExitError had the runtime not
-// reported the error first).
-func Run(open Opener) {
+// error), a line goes to the log, and Run returns the error, on which the
+// program should exit with status 1 (which Lambda would report as
+// Runtime.ExitError had the runtime not reported the error first).
+func Run(open Opener) error {
 	start := time.Now()
 	cfg, err := LoadConfig(os.Getenv)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, `{"level":"ERROR","msg":"configuration","err":%q}`+"\n", err.Error())
 		ReportInitError(os.Getenv("AWS_LAMBDA_RUNTIME_API"), ErrorTypeConfig, err)
-		os.Exit(1)
+		return fmt.Errorf("configuration: %w", err)
 	}
 	log := NewLogger(os.Stdout, cfg.LogLevel)
-	store, err := open(context.Background(), cfg)
+	st, err := open(context.Background(), cfg)
 	if err != nil {
 		log.Error("init failed", "err", err)
 		ReportInitError(os.Getenv("AWS_LAMBDA_RUNTIME_API"), ErrorTypeStore, err)
-		os.Exit(1)
+		return fmt.Errorf("init: %w", err)
 	}
-	fn := New(cfg, store, log)
+	fn := New(cfg, st, log)
 	if cfg.DAXEndpoint != "" {
 		log.Warn("SURGE_DAX_ENDPOINT is set, but this build has no DAX client: reads go to DynamoDB", "dax_endpoint", cfg.DAXEndpoint)
 	}
 	log.Info("init", "table", cfg.Table, "region", cfg.Region, "endpoint", cfg.Endpoint, "store", cfg.Store,
 		"consistent_reads", cfg.ConsistentReads, "provisioned", cfg.Provisioned, "init_ms", ms(time.Since(start)))
 	lambda.Start(fn)
+	return nil
 }
 
 // NewLogger returns the function's logger: JSON lines at level and above.

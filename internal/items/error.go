@@ -29,6 +29,11 @@ type Error struct {
 	// RetryAfter, in seconds, is set on ETHROTTLED and EUNAVAILABLE errors
 	// when the source knows when a retry may succeed; 0 means unknown.
 	RetryAfter int
+	// Limit names the limit that refused the request, for an ETHROTTLED
+	// or EUNAVAILABLE error that a limit produced (a table's read or write
+	// capacity: "table.read", "table.write"); the HTTP layer reports it in
+	// X-Limit-Source. Empty for any other error.
+	Limit string
 }
 
 // Error implements the error interface.
@@ -72,4 +77,13 @@ func RetryAfter(err error) int {
 		return e.RetryAfter
 	}
 	return 0
+}
+
+// LimitOf returns the Limit of the first *Error in err's chain.
+func LimitOf(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Limit
+	}
+	return ""
 }

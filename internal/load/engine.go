@@ -7,11 +7,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"runtime"
-	"sort"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -51,6 +50,26 @@ func WithInterval(d time.Duration) Option {
 // ids) reproducible; by default they are seeded at random.
 func WithSeed(seed uint64) Option { return func(r *runner) { r.seed, r.seeded = seed, true } }
 
+// WithIDs adds existing items' ids to the run's pool before it starts,
+// beside its preseed: a series of runs against one data set (the steps of
+// a knee search, the phases of the lab) reads the same items.
+func WithIDs(ids []string) Option { return func(r *runner) { r.ids = ids } }
+
+// WithPart runs one part of a split plan (see Split): the part's share of
+// the schedule, from the agreed start, with the part's own seed and id
+// prefix; its result says which part it was. Only the open model splits.
+func WithPart(p Part) Option { return func(r *runner) { r.part = &p } }
+
+// WithWallClock sets the wall clock by which a part waits for its agreed
+// start (default time.Now); the run itself is timed on the monotonic
+// clock.
+func WithWallClock(now func() time.Time) Option { return func(r *runner) { r.now = now } }
+
+// WithNotes has what the run tells before it starts written to w: what a
+// collection holds that is not understood (listed once), how its requests
+// chain, how its setup went. By default it is discarded.
+func WithNotes(w io.Writer) Option { return func(r *runner) { r.notes = w } }
+
 // DefaultInterval is the time series' default interval.
 const DefaultInterval = time.Second
 
@@ -61,6 +80,8 @@ type runner struct {
 	sh       *shape
 	pl       *payloads
 	pool     *pool
+	wl       workload
+	names    []string // the workload's operations, by Op
 	tr       transport
 	wire     wire
 	clock    realClock
@@ -75,6 +96,17 @@ type runner struct {
 	seed     uint64
 	seeded   bool
 	prefix   string
+	// probe, when set, is sampled every interval (WithProbe); ps follows
+	// it through the run.
+	probe       Probe
+	probeSource string
+	ps          *probeState
+	ids         []string         // given by WithIDs
+	part        *Part            // the part of a split plan this run is, if any
+	now         func() time.Time // the wall clock a part starts by
+	notes       io.Writer
+	late        time.Duration // how long after its start a part was ready
+	stream      *Stream       // the result file written as the run goes (WithStream)
 
 	seq      atomic.Int64 // closed model: requests claimed
 	sent     atomic.Int64
@@ -105,7 +137,7 @@ func Run(ctx context.Context, s Scenario, opts ...Option) (*Result, error) {
 		return nil, fmt.Errorf("invalid scenario: %w", errors.Join(errs...))
 	}
 	r := &runner{s: s, interval: DefaultInterval, done: make(chan struct{}),
-		grow: make(chan struct{}, 100_000), exhausted: make(chan struct{})}
+		grow: make(chan struct{}, 100_000), exhausted: make(chan struct{}), now: time.Now, notes: io.Discard}
 	for _, o := range opts {
 		o(r)
 	}
@@ -124,19 +156,39 @@ func Run(ctx context.Context, s Scenario, opts ...Option) (*Result, error) {
 	if r.sh, err = newShape(&s); err != nil {
 		return nil, err
 	}
+	var pw *postmanWorkload
+	if s.Postman.File != "" {
+		if pw, err = newPostmanWorkload(&r.s, r.notes); err != nil {
+			return nil, err
+		}
+		r.wl = pw
+	} else {
+		r.wl = &crudWorkload{r: r}
+	}
+	r.names = r.wl.ops()
+	if err := checkThresholdOps(s.Thresholds, r.names); err != nil {
+		return nil, err
+	}
 	r.limit = math.MaxInt64
 	if s.Requests > 0 {
 		r.limit = s.Requests
+	}
+	ts := s // the scenario the transport sends: a part's has its User-Agent
+	if r.part != nil {
+		if err := r.usePart(&ts); err != nil {
+			return nil, err
+		}
 	}
 	r.planEnd = r.sched.Duration()
 	rnd := rand.New(rand.NewPCG(r.seed, 0))
 	r.pl = newPayloads(&s, rnd)
 	r.pool = newPool(s.IDs.PoolSize, retireShare(s.Mix, s.API.OpsMix))
-	var pb [6]byte
-	binary.LittleEndian.PutUint32(pb[:], uint32(r.seed))
-	binary.LittleEndian.PutUint16(pb[4:], uint16(r.seed>>32))
-	r.prefix = "surge-" + hex.EncodeToString(pb[:]) + "-"
-	if r.tr, err = newTransport(&s, &r.wire); err != nil {
+	r.pool.addFixed(r.ids)
+	r.prefix = "surge-" + runHex(r.seed) + "-"
+	if r.part != nil {
+		r.prefix = r.part.idPrefix(runHex(r.part.Split.Seed))
+	}
+	if r.tr, err = newTransport(&ts, &r.wire); err != nil {
 		return nil, err
 	}
 	defer r.tr.close()
@@ -156,12 +208,21 @@ func Run(ctx context.Context, s Scenario, opts ...Option) (*Result, error) {
 	r.workers = max(1, min(r.workers, 100_000))
 	nShards := max(1, min(r.workers, 2*runtime.GOMAXPROCS(0)))
 	for range nShards {
-		r.shards = append(r.shards, newShard())
+		r.shards = append(r.shards, newShard(len(r.names)))
 	}
 
-	pre := r.preseed(ctx)
+	var pre Preseed
+	if pw != nil {
+		if err := pw.runSetup(ctx, r.tr.newClient(), r.notes); err != nil {
+			return nil, err
+		}
+	} else {
+		pre = r.preseed(ctx)
+	}
+	m := startMeter(ctx, &s)
 	res := r.run(ctx)
 	res.Preseed = pre
+	m.price(ctx, res)
 	return res, nil
 }
 
@@ -184,11 +245,26 @@ func (r *runner) halted() bool {
 	}
 }
 
+// runHex is the part of a seed that names a run in the ids it chooses.
+func runHex(seed uint64) string {
+	var pb [6]byte
+	binary.LittleEndian.PutUint32(pb[:], uint32(seed))
+	binary.LittleEndian.PutUint16(pb[4:], uint16(seed>>32))
+	return hex.EncodeToString(pb[:])
+}
+
 func (r *runner) run(ctx context.Context) *Result {
-	started := time.Now()
+	started := r.startTime(ctx)
 	r.clock = realClock{start: started}
 	r.clk = &r.clock
+	if r.stream != nil {
+		r.streamStarted(started)
+	}
 	r.active.Store(int64(min(r.workers, initialActive)))
+	if r.probe != nil {
+		r.ps = newProbeState(r.probe, r.probeSource)
+		r.ps.start(ctx)
+	}
 
 	var wg sync.WaitGroup
 	for i := range r.workers {
@@ -234,439 +310,6 @@ loop:
 		}
 	}
 	elapsed := r.clock.now()
-	col.collect(elapsed)
+	col.collectInterval(elapsed, true)
 	return col.result(started, elapsed)
-}
-
-// worker is one sender: a goroutine with its own client, buffers and
-// random source, recording into its shard.
-type worker struct {
-	r     *runner
-	idx   int
-	c     client
-	b     *builder
-	timer timer
-	shard *shard
-	req   request
-	res   response
-}
-
-func (r *runner) newWorker(i int) *worker {
-	rnd := rand.New(rand.NewPCG(r.seed, uint64(i)+1))
-	return &worker{
-		r:     r,
-		idx:   i,
-		c:     r.tr.newClient(),
-		b:     newBuilder(&r.s, r.sh, r.pl, r.pool, rnd, r.prefix+strconv.Itoa(i)+"-"),
-		timer: r.clock.newTimer(),
-		shard: r.shards[i%len(r.shards)],
-	}
-}
-
-// initialActive is how many open-model workers run from the start, and the
-// fewest that run.
-const initialActive = 8
-
-// idleLead is how far ahead a worker's next request may be due before the
-// worker leaves the running set: with more workers than the rate needs,
-// each waits longer for its turn, and a sleeping worker costs a timer and a
-// wake-up per request for nothing.
-const idleLead = 20 * time.Millisecond
-
-// park takes a worker out of the running set until a late request calls it
-// back; it returns false when the run ends first.
-func (w *worker) park() bool {
-	select {
-	case <-w.r.grow:
-		return true
-	case <-w.r.done:
-		return false
-	case <-w.r.exhausted:
-		return false
-	}
-}
-
-func (w *worker) runOpen() {
-	r := w.r
-	if w.idx >= initialActive && !w.park() {
-		return
-	}
-	for {
-		tk, ok := r.pacer.take(r.clk, w.timer, r.done)
-		if !ok {
-			r.exhaustedOnce.Do(func() { close(r.exhausted) })
-			return
-		}
-		if tk.late {
-			// Wake one more worker only when this request is late because
-			// every running worker was out with a request: a late wake-up
-			// of a busy machine is not a lack of workers, and more of them
-			// would only make it busier. (A buffered send: never blocks.)
-			active := r.active.Load()
-			if active < int64(r.workers) && r.sent.Load()-r.finished.Load() >= active-1 {
-				if r.active.Add(1) <= int64(r.workers) {
-					r.grow <- struct{}{}
-				}
-			}
-		}
-		_ = w.send(tk)
-		if tk.lead > idleLead && r.active.Load() > initialActive {
-			// This worker waited long for its turn: there are more than
-			// the rate needs. Leave the running set, unless another left
-			// at the same time.
-			if r.active.Add(-1) >= initialActive {
-				if !w.park() {
-					return
-				}
-			} else {
-				r.active.Add(1)
-			}
-		}
-	}
-}
-
-// inactiveWait is how often a closed-model user that its stage does not
-// need yet looks again.
-const inactiveWait = 10 * time.Millisecond
-
-func (w *worker) runClosed() {
-	r := w.r
-	now := r.clock.now()
-	for !r.halted() {
-		if now >= r.planEnd {
-			return
-		}
-		// User i runs while the planned number of users exceeds i.
-		if float64(w.idx) >= r.sched.RateAt(now) {
-			var ok bool
-			if now, _, ok = w.timer.sleepUntil(r.done, min(now+inactiveWait, r.planEnd)); !ok {
-				return
-			}
-			continue
-		}
-		if r.limit != math.MaxInt64 && r.seq.Add(1) > r.limit {
-			return
-		}
-		// The next request goes out when this one ends: its end is the
-		// next one's start, which saves a clock read per request.
-		now = w.send(ticket{at: now, woke: now})
-		if r.s.Think > 0 {
-			var ok bool
-			if now, _, ok = w.timer.sleepUntil(r.done, now+r.s.Think); !ok {
-				return
-			}
-		}
-	}
-}
-
-// send builds, sends and records one request; it returns when the request
-// ended. The send time is when the worker woke for it: building the
-// request takes far less than a clock read's worth of precision matters.
-func (w *worker) send(tk ticket) time.Duration {
-	r := w.r
-	w.b.next(&w.req)
-	r.sent.Add(1)
-	err := w.c.do(&w.req, &w.res)
-	r.pool.release(w.req.held)
-	doneAt := r.clock.now()
-	r.finished.Add(1)
-	x := sample{intended: tk.at, sent: tk.woke, done: doneAt, late: tk.late, reqBytes: len(w.req.body)}
-	if err != nil {
-		x.failed, x.isErr, x.kind = true, true, classify(err)
-	} else {
-		x.status = w.res.status
-		x.isErr = x.status >= r.sh.errStatus
-		x.cold = w.res.coldStart
-		x.respBytes = len(w.res.body)
-		x.timing = w.res.serverTiming
-		if !x.isErr {
-			if w.req.wantID {
-				if id, ok := r.sh.extractID(&w.res); ok {
-					r.pool.add(id, w.b.r)
-				}
-			} else if w.req.newID != "" {
-				r.pool.add(w.req.newID, w.b.r)
-			}
-		}
-	}
-	w.shard.record(w.req.op, &x)
-	return doneAt
-}
-
-// preseed creates items before the measured run, so that reads have items
-// to read. It gives up early when the target fails more than it succeeds.
-func (r *runner) preseed(ctx context.Context) Preseed {
-	n := r.s.IDs.Preseed
-	p := Preseed{Requested: n}
-	if n == 0 {
-		return p
-	}
-	conc := max(1, min(16, r.s.MaxInFlight, n))
-	var next, created, failed atomic.Int64
-	var wg sync.WaitGroup
-	for i := range conc {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c := r.tr.newClient()
-			rnd := rand.New(rand.NewPCG(r.seed, uint64(1<<32+i)))
-			b := newBuilder(&r.s, r.sh, r.pl, r.pool, rnd, r.prefix+"p"+strconv.Itoa(i)+"-")
-			var req request
-			var res response
-			for next.Add(1) <= int64(n) && ctx.Err() == nil {
-				if f := failed.Load(); f >= int64(conc) && f > created.Load() {
-					return
-				}
-				b.build(OpCreate, &req)
-				if err := c.do(&req, &res); err != nil || res.status >= r.sh.errStatus {
-					failed.Add(1)
-					continue
-				}
-				if id, ok := r.sh.extractID(&res); ok {
-					r.pool.add(id, rnd)
-					created.Add(1)
-				} else {
-					failed.Add(1)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	p.Created, p.Failed = int(created.Load()), int(failed.Load())
-	return p
-}
-
-// collector moves the shards' contents out once per interval, keeps the
-// run's totals and builds the time series.
-type collector struct {
-	r        *runner
-	interval *aggregate
-	total    *aggregate
-	sum      *opMetrics // the interval's operations merged, reused
-	series   []Point
-	last     time.Duration
-	done     int64
-	errors   int64
-	late     int64
-}
-
-func newCollector(r *runner) *collector {
-	return &collector{r: r, interval: newAggregate(), total: newAggregate(), sum: newOpMetrics()}
-}
-
-func (c *collector) collect(now time.Duration) {
-	r := c.r
-	for _, s := range r.shards {
-		c.interval.drain(s)
-	}
-	dt := now - c.last
-	if dt <= 0 {
-		return
-	}
-	all := c.sum
-	all.reset()
-	for _, m := range c.interval.ops {
-		if m != nil && m.count > 0 {
-			all.merge(m)
-		}
-	}
-	sent := r.sent.Load()
-	p := Point{
-		T:      math.Round(now.Seconds()*1000) / 1000,
-		Done:   all.count,
-		Errors: all.errors,
-		Late:   all.late,
-		Rate:   float64(all.count) / dt.Seconds(),
-		P99:    usToMs(float64(all.lat.ValueAtQuantile(99))),
-	}
-	c.done += all.count
-	c.errors += all.errors
-	c.late += all.late
-	p.InFlight = max(0, sent-c.done)
-	if r.s.Model == ModelOpen {
-		p.Offered = float64(r.sched.CountAt(now)-r.sched.CountAt(c.last)) / dt.Seconds()
-	}
-	var prevSent int64
-	for _, q := range c.series {
-		prevSent += q.Sent
-	}
-	p.Sent = sent - prevSent
-	for i, m := range c.interval.ops {
-		if m == nil || m.count == 0 {
-			continue
-		}
-		p.Ops = append(p.Ops, OpPoint{
-			Name:   Op(i).String(),
-			Count:  m.count,
-			Errors: m.errors,
-			P50:    usToMs(float64(m.lat.ValueAtQuantile(50))),
-			P95:    usToMs(float64(m.lat.ValueAtQuantile(95))),
-			P99:    usToMs(float64(m.lat.ValueAtQuantile(99))),
-		})
-	}
-	// A last sliver with nothing in it is noise, not a point.
-	if !(p.Done == 0 && p.Sent == 0 && dt < r.interval/2) {
-		c.series = append(c.series, p)
-	}
-	c.total.merge(c.interval)
-	c.interval.reset()
-	c.last = now
-	if r.progress != nil {
-		r.progress(Progress{
-			Model:   r.s.Model,
-			Elapsed: now,
-			Planned: c.planned(),
-			Last:    p,
-			Sent:    sent,
-			Done:    c.done,
-			Errors:  c.errors,
-			Late:    c.late,
-			Dropped: r.pacer.droppedLag.Load(),
-		})
-	}
-}
-
-func (c *collector) planned() time.Duration {
-	if c.r.s.Model == ModelClosed && c.r.s.Duration == 0 && len(c.r.s.Stages) == 0 {
-		return 0
-	}
-	return c.r.planEnd
-}
-
-func (c *collector) result(started time.Time, elapsed time.Duration) *Result {
-	r := c.r
-	res := &Result{
-		Schema:         ResultSchema,
-		Scenario:       redacted(r.s),
-		Started:        started.UTC(),
-		ElapsedSeconds: elapsed.Seconds(),
-		PlanSeconds:    r.planEnd.Seconds(),
-		Stop:           "completed",
-		Sent:           r.sent.Load(),
-		Late:           c.late,
-		BytesOut:       r.wire.out.Load(),
-		BytesIn:        r.wire.in.Load(),
-		Series:         c.series,
-		Client: ClientInfo{
-			GoVersion:   runtime.Version(),
-			NumCPU:      runtime.NumCPU(),
-			GOMAXPROCS:  runtime.GOMAXPROCS(0),
-			Workers:     r.workers,
-			WorkersUsed: r.workers,
-			MaxRSSBytes: maxRSS(),
-		},
-	}
-	if r.s.Model == ModelOpen {
-		res.Client.WorkersUsed = int(min(r.active.Load(), int64(r.workers)))
-	}
-	if res.Series == nil {
-		res.Series = []Point{}
-	}
-	stopAt := r.planEnd
-	if r.interrupted.Load() {
-		res.Stop = "interrupted"
-		stopAt = min(stopAt, time.Duration(r.stopAt.Load()))
-	}
-	if r.s.Model == ModelOpen {
-		res.Planned = r.pacer.limit
-		res.Due = r.pacer.limit
-		if r.interrupted.Load() {
-			res.Due = min(r.pacer.limit, r.sched.CountAt(stopAt))
-		}
-		res.Due = max(res.Due, res.Sent+r.pacer.droppedLag.Load())
-		res.DroppedLag = r.pacer.droppedLag.Load()
-		res.Dropped = res.Due - res.Sent
-		if stopAt > 0 {
-			res.OfferedRate = float64(res.Due) / stopAt.Seconds()
-		}
-		if r.limit < r.sched.Len() && res.Stop == "completed" {
-			res.Stop = "count"
-		}
-	} else {
-		res.Due = res.Sent
-		if r.limit != math.MaxInt64 {
-			res.Planned = r.limit
-			if res.Stop == "completed" && res.Sent >= r.limit {
-				res.Stop = "count"
-			}
-		}
-		if elapsed > 0 {
-			res.OfferedRate = float64(res.Sent) / elapsed.Seconds()
-		}
-	}
-	tot := c.total.all()
-	if elapsed > 0 {
-		res.AchievedRate = float64(tot.count) / elapsed.Seconds()
-	}
-	res.Lag = statsOf(c.total.lag)
-	res.LagHist, _ = EncodeHist(c.total.lag)
-	res.Total = opResult("all", tot)
-	res.Ops = []OpResult{}
-	for i, m := range c.total.ops {
-		if m == nil || m.count == 0 {
-			continue
-		}
-		res.Ops = append(res.Ops, opResult(Op(i).String(), m))
-	}
-	res.Thresholds, _, _ = EvalThresholds(res, r.s.Thresholds) // parsed in Validate
-	return res
-}
-
-func opResult(name string, m *opMetrics) OpResult {
-	o := OpResult{
-		Name:       name,
-		Count:      m.count,
-		Errors:     m.errors,
-		ColdStarts: m.cold,
-		Late:       m.late,
-		ReqBytes:   m.reqBytes,
-		RespBytes:  m.respBytes,
-		Latency:    statsOf(m.lat),
-		Service:    statsOf(m.svc),
-	}
-	o.LatencyHist, _ = EncodeHist(m.lat)
-	o.ServiceHist, _ = EncodeHist(m.svc)
-	for code, n := range m.status {
-		if n > 0 {
-			if o.Statuses == nil {
-				o.Statuses = map[string]int64{}
-			}
-			o.Statuses[strconv.Itoa(code)] = n
-		}
-	}
-	for k, n := range m.kinds {
-		if n > 0 {
-			if o.ErrorKinds == nil {
-				o.ErrorKinds = map[string]int64{}
-			}
-			o.ErrorKinds[ErrKind(k).String()] = n
-		}
-	}
-	names := make([]string, 0, len(m.timing))
-	for name, h := range m.timing {
-		if h.TotalCount() > 0 {
-			names = append(names, name)
-		}
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		h := m.timing[name]
-		enc, _ := EncodeHist(h)
-		o.ServerTiming = append(o.ServerTiming, ServerMetric{Name: name, Stats: statsOf(h), Hist: enc})
-	}
-	return o
-}
-
-// redacted returns the scenario with its header values hidden: a result
-// file is shared, and headers carry credentials such as x-api-key.
-func redacted(s Scenario) Scenario {
-	if len(s.Headers) == 0 {
-		return s
-	}
-	h := make(map[string]string, len(s.Headers))
-	for k := range s.Headers {
-		h[k] = "(redacted)"
-	}
-	s.Headers = h
-	return s
 }

@@ -27,11 +27,13 @@ type itemsServer struct {
 	badBody  atomic.Int64
 	// lastAPIKey is the x-api-key header of the last request that had one.
 	lastAPIKey atomic.Value
+	// waits are closed when the server has seen their count of requests.
+	waits map[int64]chan struct{}
 }
 
 func newItemsServer(t testing.TB) *itemsServer {
 	t.Helper()
-	s := &itemsServer{items: map[string][]byte{}}
+	s := &itemsServer{items: map[string][]byte{}, waits: map[int64]chan struct{}{}}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(s.Close)
 	return s
@@ -45,8 +47,28 @@ func (s *itemsServer) count(route string) int64 {
 	return v.(*atomic.Int64).Load()
 }
 
+// reached returns a channel that is closed once the server has seen n
+// requests: a test waits on that state, not for a time.
+func (s *itemsServer) reached(n int64) <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch, ok := s.waits[n]
+	if !ok {
+		ch = make(chan struct{})
+		s.waits[n] = ch
+		if s.requests.Load() >= n {
+			close(ch)
+		}
+	}
+	return ch
+}
+
 func (s *itemsServer) serve(w http.ResponseWriter, r *http.Request) {
-	s.requests.Add(1)
+	s.mu.Lock()
+	if ch, ok := s.waits[s.requests.Add(1)]; ok {
+		close(ch)
+	}
+	s.mu.Unlock()
 	if k := r.Header.Get("x-api-key"); k != "" {
 		s.lastAPIKey.Store(k)
 	}

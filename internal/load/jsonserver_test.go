@@ -1,8 +1,10 @@
 package load_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -62,7 +64,10 @@ func startJSONServer(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd.Stdout, cmd.Stderr = out, out
+	// json-server prints its banner once it listens: wait for that, not
+	// for a time.
+	ready := &banner{w: out, want: "JSON Server started on PORT :" + port, seen: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = ready, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -77,25 +82,44 @@ func startJSONServer(t *testing.T) string {
 			t.Logf("json-server log:\n%s", log)
 		}
 	})
-	base := "http://127.0.0.1:" + port
-	c := &http.Client{Timeout: time.Second}
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		if resp, err := c.Get(base + "/items"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return base
-			}
-		}
-		select {
-		case <-exited:
-			t.Fatalf("json-server exited before it answered")
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("json-server did not answer GET /items within 30s")
-		}
-		time.Sleep(50 * time.Millisecond)
+	select {
+	case <-ready.seen:
+	case <-exited:
+		t.Fatalf("json-server exited before it listened")
+	case <-time.After(30 * time.Second):
+		t.Fatalf("json-server did not listen within 30s")
 	}
+	base := "http://127.0.0.1:" + port
+	resp, err := http.Get(base + "/items")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /items: %s", resp.Status)
+	}
+	return base
+}
+
+// banner passes output on to w and closes seen once the output has had
+// want in it.
+type banner struct {
+	w    io.Writer
+	want string
+	seen chan struct{}
+	buf  []byte
+	done bool
+}
+
+func (b *banner) Write(p []byte) (int, error) {
+	if !b.done {
+		b.buf = append(b.buf, p...)
+		if bytes.Contains(b.buf, []byte(b.want)) {
+			b.done, b.buf = true, nil
+			close(b.seen)
+		}
+	}
+	return b.w.Write(p)
 }
 
 // TestJSONServerScenario drives another CRUD API, json-server's /items,

@@ -74,6 +74,22 @@ const maxTimingNames = 16
 // maxStatus bounds the status codes counted one by one; others count as 0.
 const maxStatus = 600
 
+// maxSourceNames bounds the limit sources kept per operation, as
+// maxTimingNames bounds timing names: the names come from the target.
+// Sources past the bound count as "other".
+const maxSourceNames = 16
+
+// maxPayloadClasses bounds the payload size classes whose latency is kept
+// apart; the requests of further classes count only in the totals.
+const maxPayloadClasses = 16
+
+// limitKey is a refused response's status and the limit its
+// X-Limit-Source named.
+type limitKey struct {
+	status int
+	source string
+}
+
 // opMetrics are the measurements of one operation: in a shard (where
 // workers record), in the interval being collected, or for the whole run.
 type opMetrics struct {
@@ -88,10 +104,36 @@ type opMetrics struct {
 	status    [maxStatus]int64
 	kinds     [numErrKinds]int64
 	timing    map[string]*hdr.Histogram // Server-Timing metric -> µs
+	// rcu and wcu sum the capacity units the target reported
+	// (Server-Timing rcu;desc=N, wcu;desc=N), and units counts the
+	// responses that reported any.
+	rcu, wcu float64
+	units    int64
+	// coldLat is the latency of the responses marked cold, allocated on
+	// the first: the rest of lat is the warm ones.
+	coldLat *hdr.Histogram
+	// hits and misses count X-Cache: Hit and Miss.
+	hits, misses int64
+	// sources counts 429s and 503s by the limit that refused them.
+	sources map[limitKey]int64
+	// payload is the latency by payload class (request.class - 1),
+	// allocated on a class's first request.
+	payload [maxPayloadClasses]*hdr.Histogram
 }
 
 func newOpMetrics() *opMetrics {
 	return &opMetrics{lat: newHist(), svc: newHist(), timing: map[string]*hdr.Histogram{}}
+}
+
+// mergeHist merges src into *dst, allocating *dst when src has values.
+func mergeHist(dst **hdr.Histogram, src *hdr.Histogram) {
+	if src == nil || src.TotalCount() == 0 {
+		return
+	}
+	if *dst == nil {
+		*dst = newHist()
+	}
+	(*dst).Merge(src)
 }
 
 func (m *opMetrics) merge(o *opMetrics) {
@@ -109,6 +151,9 @@ func (m *opMetrics) merge(o *opMetrics) {
 	for i, v := range o.kinds {
 		m.kinds[i] += v
 	}
+	m.rcu += o.rcu
+	m.wcu += o.wcu
+	m.units += o.units
 	for name, h := range o.timing {
 		if h.TotalCount() == 0 {
 			continue
@@ -120,16 +165,42 @@ func (m *opMetrics) merge(o *opMetrics) {
 		}
 		dst.Merge(h)
 	}
+	mergeHist(&m.coldLat, o.coldLat)
+	m.hits += o.hits
+	m.misses += o.misses
+	for k, n := range o.sources {
+		if n == 0 {
+			continue
+		}
+		if m.sources == nil {
+			m.sources = map[limitKey]int64{}
+		}
+		m.sources[k] += n
+	}
+	for i, h := range o.payload {
+		mergeHist(&m.payload[i], h)
+	}
 }
 
 func (m *opMetrics) reset() {
 	m.lat.Reset()
 	m.svc.Reset()
 	m.count, m.errors, m.cold, m.late, m.reqBytes, m.respBytes = 0, 0, 0, 0, 0, 0
+	m.rcu, m.wcu, m.units = 0, 0, 0
 	m.status = [maxStatus]int64{}
 	m.kinds = [numErrKinds]int64{}
 	for _, h := range m.timing {
 		h.Reset()
+	}
+	if m.coldLat != nil {
+		m.coldLat.Reset()
+	}
+	m.hits, m.misses = 0, 0
+	clear(m.sources)
+	for _, h := range m.payload {
+		if h != nil {
+			h.Reset()
+		}
 	}
 }
 
@@ -144,6 +215,9 @@ type sample struct {
 	late                 bool
 	reqBytes, respBytes  int
 	timing               []byte // the Server-Timing header, if any
+	cache                cacheResult
+	limitSource          []byte // X-Limit-Source of a 429 or 503
+	class                int    // payload class + 1, 0 for none
 }
 
 // shard is where a group of workers records. Workers lock it for a few
@@ -152,12 +226,12 @@ type sample struct {
 // from contending.
 type shard struct {
 	mu  sync.Mutex
-	ops [numOps]*opMetrics
+	ops []*opMetrics   // by Op
 	lag *hdr.Histogram // send lag: actual send minus intended, µs
 	_   [64]byte       // keep neighbouring shards' locks off one cache line
 }
 
-func newShard() *shard { return &shard{lag: newHist()} }
+func newShard(ops int) *shard { return &shard{ops: make([]*opMetrics, ops), lag: newHist()} }
 
 func (s *shard) record(op Op, x *sample) {
 	s.mu.Lock()
@@ -166,7 +240,8 @@ func (s *shard) record(op Op, x *sample) {
 		m = newOpMetrics()
 		s.ops[op] = m
 	}
-	recordDur(m.lat, x.done-x.intended)
+	lat := x.done - x.intended
+	recordDur(m.lat, lat)
 	recordDur(m.svc, x.done-x.sent)
 	recordDur(s.lag, x.sent-x.intended)
 	m.count++
@@ -182,6 +257,25 @@ func (s *shard) record(op Op, x *sample) {
 	}
 	if x.cold {
 		m.cold++
+		if m.coldLat == nil {
+			m.coldLat = newHist()
+		}
+		recordDur(m.coldLat, lat)
+	}
+	switch x.cache {
+	case cacheHit:
+		m.hits++
+	case cacheMiss:
+		m.misses++
+	}
+	if !x.failed && (x.status == 429 || x.status == 503) {
+		m.countSource(x.status, x.limitSource)
+	}
+	if c := x.class - 1; c >= 0 && c < maxPayloadClasses {
+		if m.payload[c] == nil {
+			m.payload[c] = newHist()
+		}
+		recordDur(m.payload[c], lat)
 	}
 	if x.late {
 		m.late++
@@ -189,8 +283,17 @@ func (s *shard) record(op Op, x *sample) {
 	m.reqBytes += int64(x.reqBytes)
 	m.respBytes += int64(x.respBytes)
 	if len(x.timing) > 0 {
+		counted := false
 		ParseServerTiming(x.timing, func(name []byte, dur float64, ok bool) {
 			if !ok {
+				switch string(name) {
+				case "rcu":
+					m.rcu += dur
+					counted = true
+				case "wcu":
+					m.wcu += dur
+					counted = true
+				}
 				return
 			}
 			h, found := m.timing[string(name)]
@@ -206,18 +309,40 @@ func (s *shard) record(op Op, x *sample) {
 			}
 			recordDur(h, time.Duration(dur*float64(time.Millisecond)))
 		})
+		if counted {
+			m.units++
+		}
 	}
 	s.mu.Unlock()
+}
+
+// countSource counts a refusal by the limit the response named, keeping
+// at most maxSourceNames names.
+func (m *opMetrics) countSource(status int, name []byte) {
+	if m.sources == nil {
+		m.sources = map[limitKey]int64{}
+	}
+	src := UnnamedSource
+	if len(name) > 0 {
+		src = string(name)
+	}
+	k := limitKey{status, src}
+	if _, ok := m.sources[k]; !ok && len(m.sources) >= maxSourceNames {
+		k.source = "other"
+	}
+	m.sources[k]++
 }
 
 // aggregate is a set of per-operation metrics and the send lag: an
 // interval's or a whole run's.
 type aggregate struct {
-	ops [numOps]*opMetrics
+	ops []*opMetrics // by Op
 	lag *hdr.Histogram
 }
 
-func newAggregate() *aggregate { return &aggregate{lag: newHist()} }
+func newAggregate(ops int) *aggregate {
+	return &aggregate{ops: make([]*opMetrics, ops), lag: newHist()}
+}
 
 // drain moves a shard's contents into a and empties the shard.
 func (a *aggregate) drain(s *shard) {
@@ -435,4 +560,27 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// subtractHist returns a - b, bucket by bucket, for histograms of the same
+// range where b's values are a subset of a's; nil when nothing is left.
+func subtractHist(a, b *hdr.Histogram) *hdr.Histogram {
+	sa, sb := a.Export(), b.Export()
+	if len(sb.Counts) > len(sa.Counts) {
+		return nil
+	}
+	counts := make([]int64, len(sa.Counts))
+	var total int64
+	for i, n := range sa.Counts {
+		if i < len(sb.Counts) {
+			n -= sb.Counts[i]
+		}
+		counts[i] = max(n, 0)
+		total += counts[i]
+	}
+	if total == 0 {
+		return nil
+	}
+	sa.Counts = counts
+	return hdr.Import(sa)
 }

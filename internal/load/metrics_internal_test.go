@@ -53,7 +53,7 @@ func TestDecodeHistRefuses(t *testing.T) {
 }
 
 func BenchmarkShardRecord(b *testing.B) {
-	s := newShard()
+	s := newShard(int(numOps))
 	x := sample{intended: 0, sent: time.Millisecond, done: 2 * time.Millisecond, status: 200,
 		timing: []byte("store;dur=0.41, total;dur=0.93")}
 	b.ReportAllocs()
@@ -63,7 +63,7 @@ func BenchmarkShardRecord(b *testing.B) {
 }
 
 func BenchmarkShardRecordNoTiming(b *testing.B) {
-	s := newShard()
+	s := newShard(int(numOps))
 	x := sample{intended: 0, sent: time.Millisecond, done: 2 * time.Millisecond, status: 200}
 	b.ReportAllocs()
 	for b.Loop() {

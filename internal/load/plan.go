@@ -5,7 +5,11 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // Stage is one leg of a plan: the rate (requests per second in the open
@@ -17,9 +21,70 @@ type Stage struct {
 	Target   float64       `yaml:"target" json:"target"`
 }
 
-// String renders a stage as the --stages flag reads it: "30s:100".
+// String renders a stage in its text form: "30s:100".
 func (s Stage) String() string {
 	return fmt.Sprintf("%s:%g", s.Duration, s.Target)
+}
+
+// Stages are a plan's legs, in order. Their text form is DURATION:TARGET
+// pairs, such as "30s:100,1m:100,10s:300"; a scenario file may give that
+// text, or a list whose items are each such a pair or a mapping of
+// duration and target.
+type Stages []Stage
+
+// ParseStages reads stages such as "30s:100,1m:100,10s:300", reporting
+// every bad stage.
+func ParseStages(s string) (Stages, error) {
+	st, err := parseList(s, parseStage)
+	if err == nil && len(st) == 0 {
+		err = errors.New("none given")
+	}
+	return st, err
+}
+
+func parseStage(part string) (Stage, error) {
+	ds, ts, ok := strings.Cut(part, ":")
+	if !ok {
+		return Stage{}, fmt.Errorf("%q: want DURATION:TARGET", part)
+	}
+	d, err := time.ParseDuration(strings.TrimSpace(ds))
+	if err != nil {
+		return Stage{}, fmt.Errorf("%q: %w", part, err)
+	}
+	t, err := strconv.ParseFloat(strings.TrimSpace(ts), 64)
+	if err != nil {
+		return Stage{}, fmt.Errorf("%q: bad target: %w", part, err)
+	}
+	return Stage{Duration: d, Target: t}, nil
+}
+
+// Set replaces the stages with the ones s describes (flag.Value).
+func (st *Stages) Set(s string) error {
+	v, err := ParseStages(s)
+	if err != nil {
+		return err
+	}
+	*st = v
+	return nil
+}
+
+// String returns the stages in their text form.
+func (st Stages) String() string {
+	parts := make([]string, len(st))
+	for i, s := range st {
+		parts[i] = s.String()
+	}
+	return strings.Join(parts, ",")
+}
+
+// UnmarshalYAML reads the stages from their text form or from a list.
+func (st *Stages) UnmarshalYAML(n *yaml.Node) error {
+	v, err := unmarshalList(n, parseStage, "duration", "target")
+	if err != nil {
+		return err
+	}
+	*st = v
+	return nil
 }
 
 // countEpsilon absorbs float rounding in the cumulative count, so that a
@@ -57,6 +122,9 @@ type Schedule struct {
 	total    float64
 	length   int64
 	duration time.Duration
+	// part, when set, makes this schedule one part of another (see
+	// Schedule.Part): every method answers through it.
+	part *partView
 }
 
 // NewSchedule builds the schedule of a plan that starts at rate start and
@@ -97,14 +165,27 @@ func NewSchedule(start float64, stages []Stage) (*Schedule, error) {
 }
 
 // Len returns the number of requests the schedule holds.
-func (s *Schedule) Len() int64 { return s.length }
+func (s *Schedule) Len() int64 {
+	if s.part != nil {
+		return s.part.n
+	}
+	return s.length
+}
 
 // Duration returns the length of the plan.
-func (s *Schedule) Duration() time.Duration { return s.duration }
+func (s *Schedule) Duration() time.Duration {
+	if s.part != nil {
+		return s.part.dur
+	}
+	return s.duration
+}
 
 // At returns the intended send time of request n as an offset from the
 // start. For n outside [0, Len()) it returns the plan's duration.
 func (s *Schedule) At(n int64) time.Duration {
+	if s.part != nil {
+		return s.part.at(n)
+	}
 	if n < 0 || n >= s.length {
 		return s.duration
 	}
@@ -164,6 +245,9 @@ func (g *segment) countBefore(t time.Duration) float64 {
 // CountAt returns how many requests are due strictly before offset t: the
 // offered load up to t.
 func (s *Schedule) CountAt(t time.Duration) int64 {
+	if s.part != nil {
+		return s.part.countAt(t)
+	}
 	if t <= 0 {
 		return 0
 	}
@@ -182,6 +266,9 @@ func (s *Schedule) CountAt(t time.Duration) int64 {
 
 // RateAt returns the planned rate at offset t; zero outside the plan.
 func (s *Schedule) RateAt(t time.Duration) float64 {
+	if s.part != nil {
+		return s.part.rateAt(t)
+	}
 	if t < 0 || t >= s.duration {
 		return 0
 	}
@@ -201,6 +288,9 @@ func (s *Schedule) RateAt(t time.Duration) float64 {
 
 // Peak returns the highest rate the plan reaches.
 func (s *Schedule) Peak() float64 {
+	if s.part != nil {
+		return s.part.base.Peak() / float64(s.part.stride)
+	}
 	var p float64
 	for _, g := range s.segs {
 		p = math.Max(p, math.Max(g.r0, g.r1))

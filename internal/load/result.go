@@ -1,11 +1,16 @@
 package load
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"time"
+
+	"github.com/surgehq/surge/internal/cost"
 )
 
 // ResultSchema names the version of the Result's JSON form. A change that
@@ -23,7 +28,8 @@ type Result struct {
 	ElapsedSeconds float64 `json:"elapsedSeconds"`
 	// PlanSeconds is the plan's length.
 	PlanSeconds float64 `json:"planSeconds"`
-	// Stop says why the run ended: "completed", "interrupted" or "count".
+	// Stop says why the run ended: "completed", "interrupted" or "count";
+	// a merged result whose parts do not cover the plan is "incomplete".
 	Stop string `json:"stop"`
 
 	// Planned is the number of requests the plan holds (open model, or a
@@ -57,6 +63,48 @@ type Result struct {
 	Preseed    Preseed           `json:"preseed"`
 	Thresholds []ThresholdResult `json:"thresholds,omitempty"`
 	Client     ClientInfo        `json:"client"`
+
+	// Checks counts, for each check of a collection's requests that ran,
+	// how often it passed and failed; Captures, for each capture, how
+	// often it found its value.
+	Checks   []CheckResult   `json:"checks,omitempty"`
+	Captures []CaptureResult `json:"captures,omitempty"`
+
+	// Part, in the result of one part of a split plan, says which part.
+	Part *PartResult `json:"part,omitempty"`
+	// Merged, in a result merged from parts (Merge), says of which, and
+	// which parts of the plan are missing.
+	Merged *Merged `json:"merged,omitempty"`
+	// Cost is what the run would cost on AWS, from the target's usage
+	// over the run (Scenario.Usage), by service and per million requests;
+	// CostError says why there is none when there should be.
+	Cost      *cost.Report `json:"cost,omitempty"`
+	CostError string       `json:"costError,omitempty"`
+
+	// PayloadLatency is the latency of each operation's requests by the
+	// size class of their body (creates and updates).
+	PayloadLatency []PayloadLatency `json:"payloadLatency,omitempty"`
+	// Target is what the target reported of itself (WithProbe).
+	Target *TargetResult `json:"target,omitempty"`
+	// Knee is the throughput at the knee, in a result that a knee search
+	// (FindKnee) made: its step at the knee.
+	Knee *Knee `json:"knee,omitempty"`
+	// Partial says the result was rebuilt from a streamed result file
+	// that ends before the run did (killed or crashed; Stop "partial"):
+	// it holds the run up to its last interval, without what only the
+	// end computes (the target's cost).
+	Partial bool `json:"partial,omitempty"`
+}
+
+// PayloadLatency is the latency of one operation's requests of one
+// payload size class.
+type PayloadLatency struct {
+	Op string `json:"op"`
+	// Size is the class's body size in bytes (a number in the JSON form,
+	// as the HTML report reads it).
+	Size        int64  `json:"size"`
+	Latency     Stats  `json:"latency"`
+	LatencyHist string `json:"latencyHist"`
 }
 
 // OpResult is what one operation (or all of them) measured.
@@ -79,6 +127,87 @@ type OpResult struct {
 	LatencyHist  string         `json:"latencyHist"`
 	ServiceHist  string         `json:"serviceHist"`
 	ServerTiming []ServerMetric `json:"serverTiming,omitempty"`
+
+	// ColdLatency and WarmLatency split Latency between the responses
+	// marked X-Cold-Start and the others, when there were cold ones.
+	ColdLatency     *Stats `json:"coldLatency,omitempty"`
+	WarmLatency     *Stats `json:"warmLatency,omitempty"`
+	ColdLatencyHist string `json:"coldLatencyHist,omitempty"`
+	WarmLatencyHist string `json:"warmLatencyHist,omitempty"`
+	// CacheHits and CacheMisses count the responses marked X-Cache: Hit
+	// and Miss.
+	CacheHits   int64 `json:"cacheHits,omitempty"`
+	CacheMisses int64 `json:"cacheMisses,omitempty"`
+	// StatusSources counts the 429s and 503s by the limit that refused
+	// them (X-Limit-Source; "unnamed" where the response named none), by
+	// status: {"429": {"gateway.stage": 12}}.
+	StatusSources map[string]map[string]int64 `json:"statusSources,omitempty"`
+	// Capacity sums the capacity units the target said the operation's
+	// requests consumed (surge's Server-Timing rcu and wcu), when it said.
+	Capacity *CapacityUnits `json:"capacity,omitempty"`
+	// Checks counts the evaluations of a collection's checks on the
+	// operation's responses, and ChecksFailed those that failed; Captures
+	// counts its captures, and CapturesMissed those that found no value.
+	Checks         int64 `json:"checks,omitempty"`
+	ChecksFailed   int64 `json:"checksFailed,omitempty"`
+	Captures       int64 `json:"captures,omitempty"`
+	CapturesMissed int64 `json:"capturesMissed,omitempty"`
+}
+
+// CapacityUnits are the DynamoDB capacity units an operation's requests
+// consumed, as the target reported them.
+type CapacityUnits struct {
+	// Read and Write are the units summed over the requests.
+	Read  float64 `json:"read"`
+	Write float64 `json:"write"`
+	// Requests are the responses that reported units; PerRequest is the
+	// units of both kinds per such response.
+	Requests   int64   `json:"requests"`
+	PerRequest float64 `json:"perRequest"`
+}
+
+// Spread is p99 over p50 of the latency: how far the tail is from the
+// middle (1 for a flat distribution), 0 when there is no p50.
+func (o *OpResult) Spread() float64 {
+	if o.Latency.P50 <= 0 {
+		return 0
+	}
+	return o.Latency.P99 / o.Latency.P50
+}
+
+// Limited returns how many responses of the operation a limit refused
+// (429s and 503s that named their source), by source.
+func (o *OpResult) Limited() map[string]int64 {
+	out := map[string]int64{}
+	for _, bySource := range o.StatusSources {
+		for src, n := range bySource {
+			if src != UnnamedSource {
+				out[src] += n
+			}
+		}
+	}
+	return out
+}
+
+// CheckResult is one check of a collection's request, and how it fared.
+type CheckResult struct {
+	// Request is the operation's name; Test the pm.test the check is in
+	// ("" outside of one); Check what it asserts, such as "status == 201".
+	Request string `json:"request"`
+	Test    string `json:"test,omitempty"`
+	Check   string `json:"check"`
+	Passed  int64  `json:"passed"`
+	Failed  int64  `json:"failed"`
+}
+
+// CaptureResult is one capture of a collection's request, such as
+// "collectionVariables.id = body.id", and how often it found its value.
+type CaptureResult struct {
+	Request  string `json:"request"`
+	Variable string `json:"variable"`
+	Capture  string `json:"capture"`
+	Made     int64  `json:"made"`
+	Missed   int64  `json:"missed"`
 }
 
 // ServerMetric is one Server-Timing metric's durations as the target
@@ -105,6 +234,27 @@ type Point struct {
 	// P99 is the latency p99 of all operations in the interval, in ms.
 	P99 float64   `json:"p99Ms"`
 	Ops []OpPoint `json:"ops"`
+
+	// Statuses counts the interval's responses by status, and
+	// StatusSources its 429s and 503s by the limit that refused them.
+	Statuses      map[string]int64            `json:"statuses,omitempty"`
+	StatusSources map[string]map[string]int64 `json:"statusSources,omitempty"`
+	// ColdStarts counts the responses marked X-Cold-Start; Dropped the
+	// requests given up past MaxLag.
+	ColdStarts *int64 `json:"coldStarts,omitempty"`
+	Dropped    *int64 `json:"dropped,omitempty"`
+	// CacheHits and CacheMisses count X-Cache: Hit and Miss, when the
+	// target sends it.
+	CacheHits   *int64 `json:"cacheHits,omitempty"`
+	CacheMisses *int64 `json:"cacheMisses,omitempty"`
+	// Invocations and Concurrency are the target's own figures (Probe):
+	// the function invocations that ran in the interval, and the most
+	// concurrent executions.
+	Invocations *int64   `json:"invocations,omitempty"`
+	Concurrency *float64 `json:"concurrency,omitempty"`
+	// Hist is the interval's latency histogram, kept by a part of a split
+	// plan for the merge.
+	Hist string `json:"hist,omitempty"`
 }
 
 // OpPoint is one operation in one interval.
@@ -115,6 +265,7 @@ type OpPoint struct {
 	P50    float64 `json:"p50Ms"`
 	P95    float64 `json:"p95Ms"`
 	P99    float64 `json:"p99Ms"`
+	Hist   string  `json:"hist,omitempty"`
 }
 
 // Preseed tells how the items created before measuring fared.
@@ -148,6 +299,14 @@ func (r *Result) Op(name string) *OpResult {
 	return nil
 }
 
+// CheckFailureRate returns the fraction of check evaluations that failed.
+func (o *OpResult) CheckFailureRate() float64 {
+	if o.Checks == 0 {
+		return 0
+	}
+	return float64(o.ChecksFailed) / float64(o.Checks)
+}
+
 // ErrorRate returns the fraction of completed requests that failed.
 func (o *OpResult) ErrorRate() float64 {
 	if o.Count == 0 {
@@ -166,14 +325,49 @@ func (r *Result) WriteJSON(w io.Writer) error {
 	return nil
 }
 
+// WriteFile writes the result as JSON to the file at path.
+func (r *Result) WriteFile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("write result: %w", err)
+	}
+	if err := r.WriteJSON(f); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write result: %w", err)
+	}
+	return nil
+}
+
+// ReadResultFile reads a result from the file at path with ReadResult.
+func ReadResultFile(path string) (*Result, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	res, err := ReadResult(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return res, nil
+}
+
 // maxResultSize bounds a result file read back; an hour-long run's is a
 // few megabytes.
 const maxResultSize = 256 << 20
 
-// ReadResult reads a result written by WriteJSON, checking its schema and
-// its histograms.
+// ReadResult reads a result written by WriteJSON, or streamed as the run
+// went (StreamSchema; a stream cut short gives a partial result),
+// checking its schema and its histograms.
 func ReadResult(r io.Reader) (*Result, error) {
-	data, err := io.ReadAll(io.LimitReader(r, maxResultSize+1))
+	br := bufio.NewReader(r)
+	if head, _ := br.Peek(len(streamPrefix)); bytes.Equal(head, streamPrefix) {
+		return readStream(br)
+	}
+	data, err := io.ReadAll(io.LimitReader(br, maxResultSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("read result: %w", err)
 	}
@@ -184,8 +378,16 @@ func ReadResult(r io.Reader) (*Result, error) {
 	if err := json.Unmarshal(data, &res); err != nil {
 		return nil, fmt.Errorf("read result: %w", err)
 	}
+	if err := res.check(); err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+// check checks a result read back: its schema and its histograms.
+func (res *Result) check() error {
 	if res.Schema != ResultSchema {
-		return nil, fmt.Errorf("read result: schema %q, want %q", res.Schema, ResultSchema)
+		return fmt.Errorf("read result: schema %q, want %q", res.Schema, ResultSchema)
 	}
 	check := func(what, h string) error {
 		if _, err := DecodeHist(h); err != nil {
@@ -194,20 +396,39 @@ func ReadResult(r io.Reader) (*Result, error) {
 		return nil
 	}
 	if err := check("lag", res.LagHist); err != nil {
-		return nil, err
+		return err
+	}
+	for i, t := range res.Thresholds {
+		if t.Threshold.Source == "" {
+			return fmt.Errorf("read result: threshold %d has no expression", i+1)
+		}
 	}
 	for _, o := range append([]OpResult{res.Total}, res.Ops...) {
 		if err := check(o.Name+" latency", o.LatencyHist); err != nil {
-			return nil, err
+			return err
+		}
+		if err := check(o.Name+" cold latency", o.ColdLatencyHist); err != nil {
+			return err
+		}
+		if err := check(o.Name+" warm latency", o.WarmLatencyHist); err != nil {
+			return err
 		}
 		if err := check(o.Name+" service", o.ServiceHist); err != nil {
-			return nil, err
+			return err
 		}
 		for _, m := range o.ServerTiming {
 			if err := check(o.Name+" "+m.Name, m.Hist); err != nil {
-				return nil, err
+				return err
 			}
 		}
 	}
-	return &res, nil
+	for _, p := range res.PayloadLatency {
+		if err := check(fmt.Sprintf("%s %s latency", p.Op, ByteSize(p.Size)), p.LatencyHist); err != nil {
+			return err
+		}
+	}
+	if err := res.Knee.check(); err != nil {
+		return fmt.Errorf("read result: %w", err)
+	}
+	return nil
 }

@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net/url"
-	"slices"
-	"strconv"
+	"os"
 	"strings"
 	"time"
 
@@ -47,73 +45,99 @@ const (
 
 // Scenario is the whole description of a run: plain data, read from YAML,
 // overridden by flags, checked by Validate. Durations are Go durations
-// ("30s", "2m"); in the JSON result they are nanoseconds.
+// ("30s", "2m"); in the JSON result they are nanoseconds. Its stages, mixes,
+// payload classes, thresholds and headers are types with a text form that
+// flags and the YAML file share (see ParseStages, ParseMix, ParsePayloads,
+// ParseThresholds), parsed once, where the text comes in.
 type Scenario struct {
 	// Target is the base URL of the service under test, such as
 	// http://127.0.0.1:8080 or an API Gateway stage URL.
-	Target string `yaml:"target" json:"target"`
+	Target string `flag:"target" help:"base URL of the service under test (also the first argument)" yaml:"target" json:"target"`
 	// Model is ModelOpen (rate) or ModelClosed (virtual users).
-	Model string `yaml:"model" json:"model"`
+	Model string `flag:"model" help:"open (arrival rate, the default) or closed (virtual users, like wrk)" yaml:"model" json:"model"`
 
 	// Preset names a shape of load (see Presets), scaled by Rate (or VUs)
 	// as its peak and by Duration. It is ignored when Stages are given.
-	Preset string `yaml:"preset,omitempty" json:"preset,omitempty"`
+	Preset string `flag:"preset" help:"shape of load: sustain, ramp (0 to peak), spike (to 3x and back) or seed (ramp, hold, spike to 3x, recover)" yaml:"preset,omitempty" json:"preset,omitempty"`
 	// Rate is the peak rate in requests per second for the open model.
-	Rate float64 `yaml:"rate" json:"rate"`
+	Rate float64 `flag:"rate" help:"peak rate, requests per second (open model)" yaml:"rate" json:"rate"`
 	// VUs is the peak number of virtual users for the closed model.
-	VUs int `yaml:"vus" json:"vus"`
+	VUs int `flag:"vus" help:"peak virtual users (closed model)" yaml:"vus" json:"vus"`
 	// Duration is the length of a preset.
-	Duration time.Duration `yaml:"duration" json:"duration"`
+	Duration time.Duration `flag:"duration" short:"d" help:"length of the preset (0 with --requests: as long as they take)" yaml:"duration" json:"duration"`
 	// StartRate is where Stages start from (the open model's rate or the
 	// closed model's users).
-	StartRate float64 `yaml:"start_rate" json:"startRate"`
+	StartRate float64 `flag:"start-rate" help:"rate (or users) the stages start from" yaml:"start_rate" json:"startRate"`
 	// Stages, when given, replace the preset: the rate moves linearly
 	// through them.
-	Stages []Stage `yaml:"stages,omitempty" json:"stages,omitempty"`
+	Stages Stages `flag:"stages" help:"stages instead of a preset: DURATION:TARGET,... ramped linearly, such as 30s:100,1m:100,10s:300" yaml:"stages,omitempty" json:"stages,omitempty"`
 	// Requests, when positive, caps the number of requests.
-	Requests int64 `yaml:"requests" json:"requests"`
+	Requests int64 `flag:"requests" short:"n" help:"stop after this many requests (0: no limit)" yaml:"requests" json:"requests"`
 	// Think is a closed-model user's pause between a response and its next
 	// request.
-	Think time.Duration `yaml:"think" json:"think"`
+	Think time.Duration `flag:"think" help:"closed model: pause between a user's response and its next request" yaml:"think" json:"think"`
+	// Iterations, when positive, bounds each closed-model user's
+	// iterations: passes through a Postman collection, or requests of the
+	// CRUD mix. Given alone, it implies the closed model.
+	Iterations int `flag:"iterations" help:"closed model: iterations of each virtual user, of the collection with --postman, else a request each (0: no limit; implies --model closed)" yaml:"iterations,omitempty" json:"iterations,omitempty"`
 
 	// MaxInFlight bounds the requests outstanding at once in the open
 	// model (and so the connections). A request due while all are busy is
 	// sent late, and counted as late.
-	MaxInFlight int `yaml:"max_inflight" json:"maxInFlight"`
+	MaxInFlight int `flag:"max-inflight" short:"c" help:"open model: most requests (and connections) outstanding; a request due while all are busy goes out late" yaml:"max_inflight" json:"maxInFlight"`
 	// Timeout bounds each request, from its send to its last byte.
-	Timeout time.Duration `yaml:"timeout" json:"timeout"`
+	Timeout time.Duration `flag:"timeout" help:"bound on each request" yaml:"timeout" json:"timeout"`
 	// LateAfter is how far past its intended time a request may be sent
 	// before it counts as late.
-	LateAfter time.Duration `yaml:"late_after" json:"lateAfter"`
+	LateAfter time.Duration `flag:"late-after" help:"a request sent more than this after its intended time counts as late" yaml:"late_after" json:"lateAfter"`
 	// MaxLag, when positive, drops (and counts) a request that could not
 	// be sent within MaxLag of its intended time, instead of sending it late.
-	MaxLag time.Duration `yaml:"max_lag" json:"maxLag"`
+	MaxLag time.Duration `flag:"max-lag" help:"drop (and count) a request that cannot be sent within this of its intended time (0: send it late)" yaml:"max_lag" json:"maxLag"`
 	// Grace is how long after the plan's end requests that are due but
 	// still waiting for a free slot may be sent; the rest are dropped.
-	Grace time.Duration `yaml:"grace" json:"grace"`
+	Grace time.Duration `flag:"grace" help:"how long after the plan requests still waiting for a slot may go out; the rest are dropped" yaml:"grace" json:"grace"`
 
 	// Client is ClientFast (default) or ClientStd.
-	Client string `yaml:"client" json:"client"`
+	Client string `flag:"client" help:"HTTP client: fasthttp (HTTP/1.1, fastest) or nethttp (also HTTP/2)" yaml:"client" json:"client"`
 	// HTTP2 asks for HTTP/2 (with prior knowledge on http:// targets); it
 	// needs ClientStd.
-	HTTP2 bool `yaml:"http2" json:"http2"`
+	HTTP2 bool `flag:"http2" help:"speak HTTP/2 (h2c on http:// targets); implies --client nethttp" yaml:"http2" json:"http2"`
 	// Insecure skips TLS certificate verification.
-	Insecure bool `yaml:"insecure" json:"insecure"`
+	Insecure bool `flag:"insecure" help:"skip TLS certificate verification" yaml:"insecure" json:"insecure"`
 	// Headers are sent with every request, such as x-api-key.
-	Headers map[string]string `yaml:"headers,omitempty" json:"headers,omitempty"`
+	Headers Headers `flag:"header" short:"H" help:"header sent with every request, 'Name: value' (repeatable)" yaml:"headers,omitempty" json:"headers,omitempty"`
+	// ConnectTo sends the connections for one host and port to another
+	// address, as curl's --connect-to does: the URL, the Host header and
+	// the TLS server name stay the ones requested.
+	ConnectTo ConnectTo `flag:"connect-to" help:"connect to ADDR:PORT for requests to HOST:PORT, keeping the URL, Host and TLS name, HOST:PORT=ADDR:PORT (repeatable)" yaml:"connect_to,omitempty" json:"connectTo,omitempty"`
 
 	// Mix weighs the operations (see Operations): a read weight of 5 and a
 	// create weight of 1 send five reads for every create.
-	Mix map[string]float64 `yaml:"mix" json:"mix"`
+	Mix Mix `flag:"mix" help:"operation weights, such as read=5,create=1,update=1 (create read update patch delete list batch ops)" yaml:"mix" json:"mix"`
 	// IDs says how operations on existing items pick them.
 	IDs IDs `yaml:"ids" json:"ids"`
 	// Payloads are the body size classes with their weights.
-	Payloads []PayloadClass `yaml:"payloads" json:"payloads"`
+	Payloads Payloads `flag:"payloads" help:"body size classes with weights, such as 256B=70,4KB=25,64KB=5" yaml:"payloads" json:"payloads"`
 	// API is the shape of the target API.
 	API API `yaml:"api" json:"api"`
+	// OpenAPI is an OpenAPI document whose collection resource gives the
+	// API's shape (see ApplyOpenAPI): the paths, where a create's id is,
+	// the bodies and the list query.
+	OpenAPI string `flag:"openapi" help:"take the API's shape from this OpenAPI 3.0 or 3.1 document (JSON or YAML; a file or an http(s) URL such as surge serve's /openapi.json): its create, read, update, patch, delete and list; flags override it" yaml:"openapi,omitempty" json:"openapi,omitempty"`
+	// Postman, when its File is set, runs a Postman collection's requests
+	// instead of the CRUD mix.
+	Postman Postman `yaml:"postman,omitempty" json:"postman,omitzero"`
 
 	// Thresholds are pass/fail criteria such as "read.p99<50ms".
-	Thresholds []string `yaml:"thresholds,omitempty" json:"thresholds,omitempty"`
+	Thresholds Thresholds `flag:"threshold" help:"pass/fail criterion such as 'read.p99<50ms' or 'errors<1%' (repeatable, or comma-separated); a breach exits 99" yaml:"thresholds,omitempty" json:"thresholds,omitempty"`
+
+	// Usage is the URL of the target's usage report (surge serve's admin
+	// listener: http://127.0.0.1:9090/usage), read before and after the
+	// measured run to price it (Result.Cost); empty: no cost.
+	Usage string `flag:"usage" help:"URL of the target's usage report, read before and after the run to price it, such as surge serve's http://127.0.0.1:9090/usage (empty: no cost)" yaml:"usage,omitempty" json:"usage,omitempty"`
+	// Prices is a prices file like internal/cost's prices.yaml (empty: the
+	// embedded one).
+	Prices string `flag:"prices" help:"AWS prices file for the cost (default: the embedded prices.yaml)" yaml:"prices,omitempty" json:"prices,omitempty"`
 }
 
 // IDs configures the pool of item ids that reads, updates, patches and
@@ -121,20 +145,14 @@ type Scenario struct {
 // before measuring.
 type IDs struct {
 	// Distribution is DistUniform or DistZipf (a few hot keys).
-	Distribution string `yaml:"distribution" json:"distribution"`
+	Distribution string `flag:"ids" help:"how operations pick existing items: uniform or zipf (hot keys)" yaml:"distribution" json:"distribution"`
 	// ZipfS is the zipf exponent, > 1; larger means hotter keys.
-	ZipfS float64 `yaml:"zipf_s" json:"zipfS"`
+	ZipfS float64 `flag:"zipf-s" help:"zipf exponent (> 1; larger is hotter)" yaml:"zipf_s" json:"zipfS"`
 	// Preseed items are created before the measured run.
-	Preseed int `yaml:"preseed" json:"preseed"`
+	Preseed int `flag:"preseed" help:"items to create before measuring" yaml:"preseed" json:"preseed"`
 	// PoolSize bounds the ids remembered, so memory stays flat on long
 	// runs; past it, a new id replaces a random one.
-	PoolSize int `yaml:"pool_size" json:"poolSize"`
-}
-
-// PayloadClass is a body size with its weight in the mix of sizes.
-type PayloadClass struct {
-	Size   ByteSize `yaml:"size" json:"size"`
-	Weight float64  `yaml:"weight" json:"weight"`
+	PoolSize int `flag:"pool-size" help:"most item ids remembered for reads, updates and deletes" yaml:"pool_size" json:"poolSize"`
 }
 
 // API is the shape of the target's CRUD API; the defaults speak surge's
@@ -142,38 +160,45 @@ type PayloadClass struct {
 // json-server's /items.
 type API struct {
 	// BasePath prefixes every path, such as an API Gateway stage "/prod".
-	BasePath string `yaml:"base_path" json:"basePath"`
+	BasePath string `flag:"base-path" help:"path prefix of every request, such as an API Gateway stage /prod" yaml:"base_path" json:"basePath"`
 	// Items is the collection path; an item is Items + "/" + id.
-	Items string `yaml:"items" json:"items"`
+	Items string `flag:"items-path" help:"collection path; an item is at <items-path>/<id>" yaml:"items" json:"items"`
 	// Batch is the batch endpoint's path.
 	Batch string `yaml:"batch" json:"batch"`
 	// Ops is the operation dispatcher's path.
 	Ops string `yaml:"ops" json:"ops"`
 	// OpsTable, when set, is sent as the dispatcher's tableName.
-	OpsTable string `yaml:"ops_table,omitempty" json:"opsTable,omitempty"`
+	OpsTable string `flag:"ops-table" help:"tableName sent to the /ops dispatcher (empty: none)" yaml:"ops_table,omitempty" json:"opsTable,omitempty"`
+	// OpsConsistentRead asks the dispatcher's reads for a strongly
+	// consistent read (DynamoDB's ConsistentRead), which a read cache
+	// in front of the table does not answer.
+	OpsConsistentRead bool `flag:"ops-consistent-read" help:"the /ops dispatcher's reads ask for strongly consistent reads (ConsistentRead)" yaml:"ops_consistent_read,omitempty" json:"opsConsistentRead,omitempty"`
 	// OpsMix weighs the dispatcher's operations: create, read, update,
 	// delete, list, echo, ping.
-	OpsMix map[string]float64 `yaml:"ops_mix" json:"opsMix"`
+	OpsMix Mix `flag:"ops-mix" help:"weights of the /ops dispatcher's operations (create read update delete list echo ping)" yaml:"ops_mix" json:"opsMix"`
 	// IDFrom says where a create response has the id: IDFromJSON (at
 	// IDPath in the body) or IDFromLocation (the Location header's last
 	// segment).
-	IDFrom string `yaml:"id_from" json:"idFrom"`
+	IDFrom string `flag:"id-from" help:"where a create response has the id: json (at --id-path) or location (the Location header)" yaml:"id_from" json:"idFrom"`
 	// IDPath is the dotted path of the id in a create response body.
-	IDPath string `yaml:"id_path" json:"idPath"`
+	IDPath string `flag:"id-path" help:"dotted path of the id in a create response, such as id or data.id" yaml:"id_path" json:"idPath"`
 	// Body is the template of create and update bodies; {{name}}, {{n}} and
 	// {{data}} are replaced by a name, a number and a JSON string that pads
 	// the body to its size class.
-	Body string `yaml:"body" json:"body"`
+	Body string `flag:"body" help:"create and update body template: {{name}}, {{n}} and {{data}} (padding to the size class)" yaml:"body" json:"body"`
+	// UpdateBody, when set, is the template of update (PUT) bodies
+	// instead of Body, with the same placeholders.
+	UpdateBody string `flag:"update-body" help:"update (PUT) body template, when it differs from --body" yaml:"update_body,omitempty" json:"updateBody,omitempty"`
 	// Patch is the template of patch bodies, with the same placeholders.
-	Patch string `yaml:"patch" json:"patch"`
+	Patch string `flag:"patch-body" help:"patch body template" yaml:"patch" json:"patch"`
 	// PatchType is the Content-Type of patch requests.
 	PatchType string `yaml:"patch_type" json:"patchType"`
 	// ListQuery is the query string of list requests.
-	ListQuery string `yaml:"list_query" json:"listQuery"`
+	ListQuery string `flag:"list-query" help:"query string of list requests" yaml:"list_query" json:"listQuery"`
 	// BatchSize is the number of operations in a batch request.
-	BatchSize int `yaml:"batch_size" json:"batchSize"`
+	BatchSize int `flag:"batch-size" help:"operations in a batch request" yaml:"batch_size" json:"batchSize"`
 	// ErrorStatus is the lowest HTTP status that counts as an error.
-	ErrorStatus int `yaml:"error_status" json:"errorStatus"`
+	ErrorStatus int `flag:"error-status" help:"lowest HTTP status counted as an error" yaml:"error_status" json:"errorStatus"`
 }
 
 // DefaultScenario returns a scenario with every default set: 100 requests
@@ -204,8 +229,8 @@ func DefaultScenario() Scenario {
 
 // DefaultMix is the mix of the seed article's method: every CRUD operation,
 // reads the most.
-func DefaultMix() map[string]float64 {
-	return map[string]float64{"create": 20, "read": 50, "update": 10, "patch": 5, "delete": 5, "list": 10}
+func DefaultMix() Mix {
+	return Mix{"create": 20, "read": 50, "update": 10, "patch": 5, "delete": 5, "list": 10}
 }
 
 // DefaultAPI returns the shape of surge's own API (API.md).
@@ -214,7 +239,7 @@ func DefaultAPI() API {
 		Items:       "/items",
 		Batch:       "/items/_batch",
 		Ops:         "/ops",
-		OpsMix:      map[string]float64{"read": 1},
+		OpsMix:      Mix{"read": 1},
 		IDFrom:      IDFromJSON,
 		IDPath:      "id",
 		Body:        `{"name":"{{name}}","n":{{n}},"data":{{data}}}`,
@@ -227,9 +252,10 @@ func DefaultAPI() API {
 }
 
 // DecodeScenario reads a YAML scenario over the defaults: what the file
-// leaves out keeps its default; a map in the file (mix, ops_mix, headers)
-// replaces the default map whole. Unknown keys are errors, so a typo does
-// not pass silently. The result is not yet validated.
+// leaves out keeps its default; a mix in the file (mix, ops_mix) replaces
+// the default one whole. Unknown keys are errors, so a typo does not pass
+// silently, and every error of the file is reported, not only the first.
+// The result is not yet validated.
 func DecodeScenario(r io.Reader) (Scenario, error) {
 	data, err := io.ReadAll(io.LimitReader(r, 1<<20+1))
 	if err != nil {
@@ -239,15 +265,12 @@ func DecodeScenario(r io.Reader) (Scenario, error) {
 		return Scenario{}, errors.New("read scenario: larger than 1 MiB")
 	}
 	s := DefaultScenario()
-	// yaml merges a map into an existing one; clear the default maps so
-	// that a map in the file replaces them, and put back the ones it left
-	// out afterwards.
-	s.Mix, s.API.OpsMix = nil, nil
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&s); err != nil && !errors.Is(err, io.EOF) {
 		return Scenario{}, fmt.Errorf("decode scenario: %w", err)
 	}
+	// A mix given as null (mix: ~) keeps its default.
 	if s.Mix == nil {
 		s.Mix = DefaultMix()
 	}
@@ -257,202 +280,45 @@ func DecodeScenario(r io.Reader) (Scenario, error) {
 	return s, nil
 }
 
-// Validate checks the scenario and returns every problem found, each
-// naming the field as the YAML file spells it.
-func (s *Scenario) Validate() []error {
-	var errs []error
-	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-
-	if u, err := url.Parse(s.Target); err != nil {
-		add("target %q: %v", s.Target, err)
-	} else if u.Scheme != "http" && u.Scheme != "https" {
-		add("target %q: scheme must be http or https", s.Target)
-	} else if u.Host == "" {
-		add("target %q: no host", s.Target)
-	} else if u.RawQuery != "" || u.Fragment != "" {
-		add("target %q: must not have a query or fragment (set api.list_query instead)", s.Target)
+// ReadScenarioFile reads a YAML scenario file with DecodeScenario.
+func ReadScenarioFile(path string) (Scenario, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Scenario{}, fmt.Errorf("scenario: %w", err)
 	}
-	switch s.Model {
-	case ModelOpen, ModelClosed:
-	default:
-		add("model %q: must be %s or %s", s.Model, ModelOpen, ModelClosed)
+	defer f.Close()
+	s, err := DecodeScenario(f)
+	if err != nil {
+		return Scenario{}, fmt.Errorf("scenario %s: %w", path, err)
 	}
-	if !finite(s.Rate) || s.Rate < 0 {
-		add("rate %v: must be a number >= 0", s.Rate)
-	}
-	if s.VUs < 0 || s.VUs > 100_000 {
-		add("vus %d: must be between 0 and 100000", s.VUs)
-	}
-	if s.Duration < 0 {
-		add("duration %s: must not be negative", s.Duration)
-	}
-	if s.Requests < 0 {
-		add("requests %d: must not be negative", s.Requests)
-	}
-	if s.Think < 0 {
-		add("think %s: must not be negative", s.Think)
-	}
-	if len(s.Stages) > 0 {
-		if !finite(s.StartRate) || s.StartRate < 0 {
-			add("start_rate %v: must be a number >= 0", s.StartRate)
-		}
-		for i, st := range s.Stages {
-			if st.Duration < 0 {
-				add("stages[%d].duration %s: must not be negative", i, st.Duration)
-			}
-			if !finite(st.Target) || st.Target < 0 {
-				add("stages[%d].target %v: must be a number >= 0", i, st.Target)
-			}
-		}
-	} else if s.Preset != "" && !slices.Contains(Presets, s.Preset) {
-		add("preset %q: must be one of %s", s.Preset, strings.Join(Presets, ", "))
-	}
-	if len(errs) == 0 {
-		if _, _, err := s.Plan(); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if s.MaxInFlight < 1 || s.MaxInFlight > 100_000 {
-		add("max_inflight %d: must be between 1 and 100000", s.MaxInFlight)
-	}
-	if s.Timeout <= 0 {
-		add("timeout %s: must be positive", s.Timeout)
-	}
-	if s.LateAfter < 0 {
-		add("late_after %s: must not be negative", s.LateAfter)
-	}
-	if s.MaxLag < 0 {
-		add("max_lag %s: must not be negative", s.MaxLag)
-	}
-	if s.Grace < 0 {
-		add("grace %s: must not be negative", s.Grace)
-	}
-	switch s.Client {
-	case ClientFast:
-		if s.HTTP2 {
-			add("http2: needs client %s (fasthttp speaks HTTP/1.1 only)", ClientStd)
-		}
-	case ClientStd:
-	default:
-		add("client %q: must be %s or %s", s.Client, ClientFast, ClientStd)
-	}
-	for k, v := range s.Headers {
-		if !validHeaderName(k) {
-			add("headers: %q is not a valid header name", k)
-		}
-		if strings.ContainsAny(v, "\r\n\x00") {
-			add("headers: the value of %q has a line break or NUL", k)
-		}
-	}
-	errs = append(errs, validateMix("mix", s.Mix, Operations)...)
-	switch s.IDs.Distribution {
-	case DistUniform:
-	case DistZipf:
-		if !finite(s.IDs.ZipfS) || s.IDs.ZipfS <= 1 {
-			add("ids.zipf_s %v: must be > 1", s.IDs.ZipfS)
-		}
-	default:
-		add("ids.distribution %q: must be %s or %s", s.IDs.Distribution, DistUniform, DistZipf)
-	}
-	if s.IDs.Preseed < 0 || s.IDs.Preseed > 10_000_000 {
-		add("ids.preseed %d: must be between 0 and 10000000", s.IDs.Preseed)
-	}
-	if s.IDs.PoolSize < 1 || s.IDs.PoolSize > 100_000_000 {
-		add("ids.pool_size %d: must be between 1 and 100000000", s.IDs.PoolSize)
-	}
-	if len(s.Payloads) == 0 {
-		add("payloads: at least one size class is needed")
-	}
-	var pw float64
-	for i, p := range s.Payloads {
-		if p.Size < 2 || p.Size > MaxPayload {
-			add("payloads[%d].size %s: must be between 2B and %s", i, p.Size, ByteSize(MaxPayload))
-		}
-		if !finite(p.Weight) || p.Weight < 0 {
-			add("payloads[%d].weight %v: must be a number >= 0", i, p.Weight)
-		}
-		pw += p.Weight
-	}
-	if len(s.Payloads) > 0 && !(pw > 0) {
-		add("payloads: the weights add up to zero")
-	}
-	errs = append(errs, s.API.validate()...)
-	for _, t := range s.Thresholds {
-		if _, err := ParseThreshold(t); err != nil {
-			errs = append(errs, fmt.Errorf("thresholds: %w", err))
-		}
-	}
-	return errs
+	return s, nil
 }
 
-func (a *API) validate() []error {
-	var errs []error
-	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	for _, p := range []struct{ name, v string }{
-		{"api.base_path", a.BasePath}, {"api.items", a.Items}, {"api.batch", a.Batch}, {"api.ops", a.Ops},
-	} {
-		if p.v != "" && (!strings.HasPrefix(p.v, "/") || strings.ContainsAny(p.v, "?# \t\r\n")) {
-			add("%s %q: must start with / and have no query, fragment or space", p.name, p.v)
-		}
+// Headers are the headers sent with every request, by name. As a flag
+// (flag.Value), each value is one header, "Name: value", added to the
+// others.
+type Headers map[string]string
+
+// Set adds the header that s gives as "Name: value".
+func (h *Headers) Set(s string) error {
+	name, value, ok := strings.Cut(s, ":")
+	if !ok {
+		return fmt.Errorf("%q: want 'Name: value'", s)
 	}
-	if a.Items == "" {
-		add("api.items: the collection path is needed")
+	if *h == nil {
+		*h = Headers{}
 	}
-	switch a.IDFrom {
-	case IDFromJSON:
-		if a.IDPath == "" {
-			add("api.id_path: needed when api.id_from is %s", IDFromJSON)
-		}
-		for _, k := range strings.Split(a.IDPath, ".") {
-			if k == "" && a.IDPath != "" {
-				add("api.id_path %q: has an empty segment", a.IDPath)
-				break
-			}
-		}
-	case IDFromLocation:
-	default:
-		add("api.id_from %q: must be %s or %s", a.IDFrom, IDFromJSON, IDFromLocation)
-	}
-	if err := checkTemplate(a.Body); err != nil {
-		add("api.body: %v", err)
-	}
-	if err := checkTemplate(a.Patch); err != nil {
-		add("api.patch: %v", err)
-	}
-	if a.PatchType == "" || strings.ContainsAny(a.PatchType, "\r\n") {
-		add("api.patch_type %q: must be a media type", a.PatchType)
-	}
-	if strings.ContainsAny(a.ListQuery, "# \t\r\n") || strings.HasPrefix(a.ListQuery, "?") {
-		add("api.list_query %q: must be a query string without ? or #", a.ListQuery)
-	}
-	if a.BatchSize < 1 || a.BatchSize > 1000 {
-		add("api.batch_size %d: must be between 1 and 1000", a.BatchSize)
-	}
-	if a.ErrorStatus < 100 || a.ErrorStatus > 600 {
-		add("api.error_status %d: must be between 100 and 600", a.ErrorStatus)
-	}
-	errs = append(errs, validateMix("api.ops_mix", a.OpsMix, DispatcherOps)...)
-	return errs
+	(*h)[strings.TrimSpace(name)] = strings.TrimSpace(value)
+	return nil
 }
 
-func validateMix(field string, mix map[string]float64, known []string) []error {
-	var errs []error
-	var total float64
-	for _, k := range sortedKeys(mix) {
-		w := mix[k]
-		if !slices.Contains(known, k) {
-			errs = append(errs, fmt.Errorf("%s: unknown operation %q (want %s)", field, k, strings.Join(known, ", ")))
-		}
-		if !finite(w) || w < 0 {
-			errs = append(errs, fmt.Errorf("%s.%s %v: weight must be a number >= 0", field, k, w))
-			continue
-		}
-		total += w
+// String returns the headers as "Name: value" pairs, names in order.
+func (h Headers) String() string {
+	lines := make([]string, 0, len(h))
+	for _, k := range sortedKeys(h) {
+		lines = append(lines, k+": "+h[k])
 	}
-	if !(total > 0) {
-		errs = append(errs, fmt.Errorf("%s: the weights add up to zero", field))
-	}
-	return errs
+	return strings.Join(lines, ", ")
 }
 
 // Plan returns the start rate and the stages the scenario runs: its stages
@@ -474,17 +340,17 @@ func (s *Scenario) Plan() (start float64, stages []Stage, err error) {
 		return 0, nil, errors.New("rate: must be positive (or give stages)")
 	}
 	d := s.Duration
-	if d == 0 && s.Requests > 0 {
+	if d == 0 && (s.Requests > 0 || s.iterations() > 0) {
 		if s.Model == ModelClosed {
-			// A closed run bounded by its count alone: the plan is long
-			// enough never to end first.
+			// A closed run bounded by its count or its iterations alone:
+			// the plan is long enough never to end first.
 			d = 100 * 365 * 24 * time.Hour
 		} else {
 			d = time.Duration(math.Ceil(float64(s.Requests) / peak * 1e9))
 		}
 	}
 	if d <= 0 {
-		return 0, nil, errors.New("duration: must be positive (or give requests or stages)")
+		return 0, nil, errors.New("duration: must be positive (or give requests, iterations or stages)")
 	}
 	name := s.Preset
 	if name == "" {
@@ -493,81 +359,35 @@ func (s *Scenario) Plan() (start float64, stages []Stage, err error) {
 	return Preset(name, peak, d)
 }
 
-// MaxPayload is the largest body size class: the contract's item limit is
-// 400 KB, and a target may refuse what is larger, which a run may want to
-// see.
-const MaxPayload = 16 << 20
-
-// ByteSize is a size in bytes that reads and prints as "256B", "4KB",
-// "64KiB" or "1MB"; KB and KiB both mean 1024 bytes.
-type ByteSize int64
-
-// String renders the size in the largest unit that divides it.
-func (b ByteSize) String() string {
-	switch {
-	case b >= 1<<20 && b%(1<<20) == 0:
-		return strconv.FormatInt(int64(b)>>20, 10) + "MB"
-	case b >= 1<<10 && b%(1<<10) == 0:
-		return strconv.FormatInt(int64(b)>>10, 10) + "KB"
+// Settled applies what a setting means beyond its own field, once the
+// settings are applied over the defaults and the file (hasFile): given
+// reports whether a setting, by its flag name, was given.
+//
+//   - a preset replaces the file's stages, unless stages are given too;
+//   - a count of requests or of iterations alone bounds the run (no
+//     default duration);
+//   - iterations imply the closed model, unless a model is given;
+//   - a collection's requests go to their own URLs: the default target
+//     is dropped (one given is an error, see Validate);
+//   - HTTP/2 picks the net/http client, unless a client is given;
+//   - a collection path moves the batch path beneath it.
+func (s *Scenario) Settled(given func(name string) bool, hasFile bool) {
+	if given("preset") && !given("stages") {
+		s.Stages = nil
 	}
-	return strconv.FormatInt(int64(b), 10) + "B"
-}
-
-// MarshalText implements encoding.TextMarshaler.
-func (b ByteSize) MarshalText() ([]byte, error) { return []byte(b.String()), nil }
-
-// UnmarshalText implements encoding.TextUnmarshaler.
-func (b *ByteSize) UnmarshalText(text []byte) error {
-	v, err := ParseByteSize(string(text))
-	if err != nil {
-		return err
+	if (given("requests") || given("iterations")) && !given("duration") && !hasFile {
+		s.Duration = 0
 	}
-	*b = v
-	return nil
-}
-
-// ParseByteSize reads a size such as "256", "256B", "4KB", "4kib" or "1MB".
-func ParseByteSize(s string) (ByteSize, error) {
-	t := strings.TrimSpace(s)
-	i := 0
-	for i < len(t) && t[i] >= '0' && t[i] <= '9' {
-		i++
+	if given("iterations") && !given("model") {
+		s.Model = ModelClosed
 	}
-	if i == 0 {
-		return 0, fmt.Errorf("size %q: want a number of bytes such as 256B, 4KB or 1MB", s)
+	if s.Postman.File != "" && !given("target") && s.Target == DefaultScenario().Target {
+		s.Target = ""
 	}
-	n, err := strconv.ParseInt(t[:i], 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("size %q: %w", s, err)
+	if given("http2") && s.HTTP2 && !given("client") {
+		s.Client = ClientStd
 	}
-	var mult int64
-	switch strings.ToLower(strings.TrimSpace(t[i:])) {
-	case "", "b":
-		mult = 1
-	case "k", "kb", "kib":
-		mult = 1 << 10
-	case "m", "mb", "mib":
-		mult = 1 << 20
-	default:
-		return 0, fmt.Errorf("size %q: unknown unit (want B, KB or MB)", s)
+	if given("items-path") {
+		s.API.Batch = strings.TrimSuffix(s.API.Items, "/") + "/_batch"
 	}
-	if n > math.MaxInt64/mult {
-		return 0, fmt.Errorf("size %q: too large", s)
-	}
-	return ByteSize(n * mult), nil
-}
-
-func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
-
-func validHeaderName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte("\"(),/:;<=>?@[\\]{}", c) >= 0 {
-			return false
-		}
-	}
-	return true
 }

@@ -49,7 +49,7 @@ thresholds: ["read.p99<50ms", "errors<1%"]
 		want.API.Items = "/things"
 		want.API.IDPath = "data.id"
 		want.Headers = map[string]string{"x-api-key": "secret"}
-		want.Thresholds = []string{"read.p99<50ms", "errors<1%"}
+		want.Thresholds = mustThresholds(t, "read.p99<50ms,errors<1%")
 		if !reflect.DeepEqual(s, want) {
 			t.Fatalf("got  %+v\nwant %+v", s, want)
 		}
@@ -121,7 +121,20 @@ func TestScenarioValidate(t *testing.T) {
 		{"Body", func(s *load.Scenario) { s.API.Body = `{"a":{{nope}}}` }, []string{"api.body", "{{nope}}"}},
 		{"BodyNotObject", func(s *load.Scenario) { s.API.Body = `[{{data}}]` }, []string{"JSON object"}},
 		{"OpsMix", func(s *load.Scenario) { s.API.OpsMix = map[string]float64{"scan": 1} }, []string{"api.ops_mix"}},
-		{"Threshold", func(s *load.Scenario) { s.Thresholds = []string{"read.p99"} }, []string{"thresholds"}},
+		{"Threshold", func(s *load.Scenario) { s.Thresholds = load.Thresholds{{Source: "read.p99"}} }, []string{"thresholds[0]", "not a parsed threshold"}},
+		{"ThresholdOp", func(s *load.Scenario) { s.Thresholds = mustThresholds(t, "fly.p99<5ms") }, []string{`unknown operation "fly"`}},
+		{"ThresholdChecks", func(s *load.Scenario) { s.Thresholds = mustThresholds(t, "checks<1%") }, []string{"Postman collection"}},
+		{"Iterations", func(s *load.Scenario) { s.Iterations = 3 }, []string{"iterations 3", "closed model"}},
+		{"IterationsNegative", func(s *load.Scenario) { s.Model, s.Iterations = load.ModelClosed, -1 }, []string{"must not be negative"}},
+		{"UpdateBody", func(s *load.Scenario) { s.API.UpdateBody = `{"a":{{x}}}` }, []string{"api.update_body"}},
+		{"ConnectTo", func(s *load.Scenario) { s.ConnectTo = load.ConnectTo{"nohost": "127.0.0.1:1"} }, []string{"connect_to"}},
+		{"PostmanSettingsAlone", func(s *load.Scenario) { s.Postman.Env = "env.json" }, []string{"need a collection"}},
+		{"PostmanTarget", func(s *load.Scenario) { s.Postman.File = "c.json" }, []string{"own URLs", "--postman-var baseUrl"}},
+		{"PostmanAndOpenAPI", func(s *load.Scenario) { s.Target, s.Postman.File, s.OpenAPI = "", "c.json", "o.json" }, []string{"not both"}},
+		{"PostmanScope", func(s *load.Scenario) { s.Target, s.Postman.File, s.Postman.Scope = "", "c.json", "user" }, []string{"postman.scope"}},
+		{"PostmanClosedMix", func(s *load.Scenario) {
+			s.Target, s.Postman.File, s.Model, s.Postman.Mix = "", "c.json", load.ModelClosed, load.Weights{"x": 1}
+		}, []string{"postman.mix", "in order"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -143,6 +156,14 @@ func TestScenarioValidate(t *testing.T) {
 		s := load.DefaultScenario()
 		if errs := s.Validate(); len(errs) > 0 {
 			t.Fatalf("the defaults do not validate: %v", errs)
+		}
+	})
+	t.Run("Postman", func(t *testing.T) {
+		s := load.DefaultScenario()
+		s.Target, s.Postman.File = "", "c.json"
+		s.Thresholds = mustThresholds(t, "Create an item.p99<50ms,checks<1%")
+		if errs := s.Validate(); len(errs) > 0 {
+			t.Fatalf("a collection's run does not validate: %v", errs)
 		}
 	})
 }
@@ -172,6 +193,8 @@ func FuzzDecodeScenario(f *testing.F) {
 	f.Add([]byte("stages: [{duration: 1s, target: 5}]\nmix: {read: 1}\n"))
 	f.Add([]byte("payloads: [{size: 4KB, weight: 1}]\napi: {body: '{\"a\":{{data}}}'}\n"))
 	f.Add([]byte("thresholds: [\"read.p99<5ms\"]\nheaders: {a: b}\n"))
+	f.Add([]byte("target: ''\npostman: {file: c.json, mix: 'a, b=1,*=2', vars: {k: v}, folders: [x]}\nconnect_to: ['a:1=b:2']\n"))
+	f.Add([]byte("openapi: o.yaml\niterations: 3\nmodel: closed\napi: {update_body: '{}'}\nconnect_to: {'a:1': 'b:2'}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := load.DecodeScenario(strings.NewReader(string(data)))
 		if err != nil {

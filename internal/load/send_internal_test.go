@@ -53,7 +53,9 @@ func newInmemWorker(tb testing.TB, mix map[string]float64) *worker {
 	r.tr = tr
 	r.clock = realClock{start: time.Now()}
 	r.clk = &r.clock
-	r.shards = []*shard{newShard()}
+	r.wl = &crudWorkload{r: r}
+	r.names = r.wl.ops()
+	r.shards = []*shard{newShard(int(numOps))}
 	r.workers = 1
 	return r.newWorker(0)
 }

@@ -8,9 +8,11 @@ import (
 // ParseServerTiming reads a Server-Timing header value (W3C Server Timing)
 // such as `store;dur=0.41, total;dur=0.93;desc="all"` and calls fn for each
 // well-formed metric with its name and its dur parameter in milliseconds
-// (ok false when it has none). A malformed metric is skipped up to the next
-// comma, as browsers do, so one bad entry does not hide the others. The
-// name slice is only valid during the call. It allocates nothing.
+// (ok false when it has none: then the value is its desc when that is a
+// non-negative number, as in surge's capacity units "rcu;desc=0.5", else
+// 0). A malformed metric is skipped up to the next comma, as browsers do,
+// so one bad entry does not hide the others. The name slice is only valid
+// during the call. It allocates nothing.
 func ParseServerTiming(h []byte, fn func(name []byte, dur float64, ok bool)) {
 	i := 0
 	for i < len(h) {
@@ -26,7 +28,7 @@ func ParseServerTiming(h []byte, fn func(name []byte, dur float64, ok bool)) {
 		}
 		name := h[start:i]
 		bad := len(name) == 0
-		var dur float64
+		var dur, desc float64
 		hasDur := false
 	params:
 		for !bad {
@@ -86,10 +88,19 @@ func ParseServerTiming(h []byte, fn func(name []byte, dur float64, ok bool)) {
 					dur, hasDur = d, true
 				}
 			}
+			if len(pname) == 4 && lower(pname[0]) == 'd' && lower(pname[1]) == 'e' && lower(pname[2]) == 's' && lower(pname[3]) == 'c' &&
+				len(val) > 0 && '0' <= val[0] && val[0] <= '9' {
+				if d, ok := parseDecimal(val); ok {
+					desc = d
+				}
+			}
 		}
 		if bad {
 			i = skipMetric(h, i)
 			continue
+		}
+		if !hasDur {
+			dur = desc
 		}
 		fn(name, dur, hasDur)
 	}

@@ -42,6 +42,9 @@ func TestParseServerTiming(t *testing.T) {
 		{"a;;dur=1, b;dur=2", []metric{{"b", 2, true}}},
 		{"", nil},
 		{" , ,", nil},
+		// Values without a duration: surge's capacity units.
+		{"store;dur=0.41, rcu;desc=0.5, wcu;desc=\"2\", total;dur=1", []metric{{"store", 0.41, true}, {"rcu", 0.5, false}, {"wcu", 2, false}, {"total", 1, true}}},
+		{"x;desc=abc, y;desc=-1", []metric{{"x", 0, false}, {"y", 0, false}}},
 	}
 	for _, tt := range tests {
 		if got := parseAll(tt.in); !reflect.DeepEqual(got, tt.want) {

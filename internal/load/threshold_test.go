@@ -23,6 +23,12 @@ func TestParseThreshold(t *testing.T) {
 		{"read.late<5%", load.Threshold{Op: "read", Stat: "late", Cmp: "<", Value: 0.05, Percent: true}},
 		{"cold>3", load.Threshold{Stat: "cold", Cmp: ">", Value: 3}},
 		{"count>=100", load.Threshold{Stat: "count", Cmp: ">=", Value: 100}},
+		// A collection's requests: the operation is all before the stat.
+		{"Create an item.p99<50ms", load.Threshold{Op: "Create an item", Stat: "p", Quantile: 99, Cmp: "<", Value: 50}},
+		{"Articles / v1.2 All.service.p99.9<1s", load.Threshold{Op: "Articles / v1.2 All", Service: true, Stat: "p", Quantile: 99.9, Cmp: "<", Value: 1000}},
+		{"checks<1%", load.Threshold{Stat: "checks", Cmp: "<", Value: 0.01, Percent: true}},
+		{"Login.checks<=2", load.Threshold{Op: "Login", Stat: "checks", Cmp: "<=", Value: 2}},
+		{"fly.p99<5ms", load.Threshold{Op: "fly", Stat: "p", Quantile: 99, Cmp: "<", Value: 5}},
 	}
 	for _, g := range good {
 		got, err := load.ParseThreshold(g.in)
@@ -40,7 +46,6 @@ func TestParseThreshold(t *testing.T) {
 		{"<5ms", "no metric"},
 		{"read.p99<", "no value"},
 		{"read<5ms", "is an operation"},
-		{"fly.p99<5ms", "unknown operation"},
 		{"read.p101<5ms", "bad percentile"},
 		{"read.p0<5ms", "bad percentile"},
 		{"read.p1e2<5ms", "bad percentile"},
@@ -52,6 +57,8 @@ func TestParseThreshold(t *testing.T) {
 		{"errors<lots", "bad number"},
 		{"service.errors<1", "latency stats only"},
 		{"read.dropped<1", "whole run"},
+		{"Login.service.checks<1", "latency stats only"},
+		{"Login.checks<5ms", "bad number"},
 	}
 	for _, b := range bad {
 		_, err := load.ParseThreshold(b.in)
@@ -67,8 +74,10 @@ func TestThresholdEval(t *testing.T) {
 		Total: load.OpResult{Name: "all", Count: 1000, Errors: 15, Late: 30, ColdStarts: 2,
 			Latency: load.Stats{Count: 1000, Mean: 4, P50: 3, P99: 40, Max: 90},
 			Service: load.Stats{Count: 1000, P99: 8}},
-		Ops: []load.OpResult{{Name: "read", Count: 800, Errors: 0, Latency: load.Stats{Count: 800, P99: 30}}},
+		Ops: []load.OpResult{{Name: "read", Count: 800, Errors: 0, Latency: load.Stats{Count: 800, P99: 30}},
+			{Name: "Log in", Count: 100, Checks: 400, ChecksFailed: 8}},
 	}
+	r.Total.Checks, r.Total.ChecksFailed = 400, 8
 	tests := []struct {
 		in     string
 		actual float64
@@ -92,6 +101,9 @@ func TestThresholdEval(t *testing.T) {
 		{"cold<=2", 2, true, ""},
 		{"create.p99<1s", 0, false, "no data"},
 		{"create.errors<1%", 0, true, ""},
+		{"checks<1%", 0.02, false, ""},
+		{"Log in.checks<=8", 8, true, ""},
+		{"read.checks<1%", 0, false, "no checks ran"},
 	}
 	for _, tt := range tests {
 		th, err := load.ParseThreshold(tt.in)
@@ -106,7 +118,8 @@ func TestThresholdEval(t *testing.T) {
 }
 
 func FuzzParseThreshold(f *testing.F) {
-	for _, s := range []string{"read.p99<50ms", "errors<1%", "p99.9<=1.5s", "ops:read.service.max>2", "rate>=5/s", "dropped<0"} {
+	for _, s := range []string{"read.p99<50ms", "errors<1%", "p99.9<=1.5s", "ops:read.service.max>2", "rate>=5/s", "dropped<0",
+		"Create an item.p99<50ms", "A / B.checks<1%"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -124,4 +137,14 @@ func FuzzParseThreshold(f *testing.F) {
 			t.Fatalf("%q: percent value %v out of [0,1]", s, th.Value)
 		}
 	})
+}
+
+// mustThresholds parses thresholds for a test.
+func mustThresholds(tb testing.TB, s string) load.Thresholds {
+	tb.Helper()
+	ts, err := load.ParseThresholds(s)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return ts
 }

@@ -2,6 +2,8 @@ package load
 
 import (
 	"bytes"
+	"compress/gzip"
+	"compress/zlib"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -11,10 +13,12 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/surgehq/surge/internal/load/postman"
 	"github.com/valyala/fasthttp"
 )
 
@@ -67,6 +71,29 @@ func newTransport(s *Scenario, w *wire) (transport, error) {
 	if s.Client == ClientStd {
 		return newStdTransport(s, u, dialer, w, headers), nil
 	}
+	dial := func(addr string) (net.Conn, error) {
+		c, err := dialer.Dial("tcp", s.ConnectTo.addr(addr))
+		if err != nil {
+			return nil, err
+		}
+		return &countConn{Conn: c, w: w}, nil
+	}
+	if s.Postman.File != "" {
+		// A collection's requests go to the hosts their URLs name.
+		cl := &fasthttp.Client{
+			Dial:                      dial,
+			TLSConfig:                 &tls.Config{InsecureSkipVerify: s.Insecure}, //nolint:gosec // asked for by --insecure
+			MaxConnsPerHost:           s.MaxInFlight + 1,
+			MaxIdemponentCallAttempts: 1,
+			RetryIf:                   func(*fasthttp.Request) bool { return false },
+			MaxResponseBodySize:       maxBody,
+			ReadBufferSize:            16 << 10,
+			MaxIdleConnDuration:       time.Minute,
+			NoDefaultUserAgentHeader:  true,
+			DisablePathNormalizing:    true,
+		}
+		return &fastTransport{multi: cl, headers: headers, timeout: s.Timeout}, nil
+	}
 	addr := u.Host
 	if u.Port() == "" {
 		if u.Scheme == "https" {
@@ -76,22 +103,16 @@ func newTransport(s *Scenario, w *wire) (transport, error) {
 		}
 	}
 	hc := &fasthttp.HostClient{
-		Addr:  addr,
-		IsTLS: u.Scheme == "https",
-		Dial: func(addr string) (net.Conn, error) {
-			c, err := dialer.Dial("tcp", addr)
-			if err != nil {
-				return nil, err
-			}
-			return &countConn{Conn: c, w: w}, nil
-		},
+		Addr:     addr,
+		IsTLS:    u.Scheme == "https",
+		Dial:     dial,
 		MaxConns: s.MaxInFlight + 1,
 		// No ReadTimeout or WriteTimeout: DoTimeout's deadline covers both,
 		// and each would cost another clock read per request.
 		// A load tester retries nothing: a failure is data.
 		MaxIdemponentCallAttempts: 1,
 		RetryIf:                   func(*fasthttp.Request) bool { return false },
-		MaxResponseBodySize:       64 << 20,
+		MaxResponseBodySize:       maxBody,
 		ReadBufferSize:            16 << 10,
 		MaxIdleConnDuration:       time.Minute,
 		NoDefaultUserAgentHeader:  true,
@@ -104,18 +125,32 @@ func newTransport(s *Scenario, w *wire) (transport, error) {
 	return &fastTransport{hc: hc, headers: headers, timeout: s.Timeout}, nil
 }
 
+// maxBody bounds a response body, read or decompressed.
+const maxBody = 64 << 20
+
 // fastTransport is fasthttp's HTTP/1.1 client with keep-alive: the hot
 // path reuses one request and one response per worker and allocates
-// nothing.
+// nothing. A run of the API's shape has one host; a collection's requests
+// go wherever their URLs say (multi).
 type fastTransport struct {
 	hc      *fasthttp.HostClient
+	multi   *fasthttp.Client
 	headers [][2]string
 	timeout time.Duration
 }
 
+// fastDoer is a fasthttp client for one host or for any.
+type fastDoer interface {
+	DoTimeout(req *fasthttp.Request, resp *fasthttp.Response, timeout time.Duration) error
+}
+
 func (t *fastTransport) newClient() client {
-	c := &fastClient{hc: t.hc, get: fasthttp.AcquireRequest(), other: fasthttp.AcquireRequest(),
-		res: fasthttp.AcquireResponse(), timeout: t.timeout}
+	var hc fastDoer = t.hc
+	if t.multi != nil {
+		hc = t.multi
+	}
+	c := &fastClient{hc: hc, get: fasthttp.AcquireRequest(), other: fasthttp.AcquireRequest(),
+		own: fasthttp.AcquireRequest(), res: fasthttp.AcquireResponse(), timeout: t.timeout, headers: t.headers}
 	// Headers stay set across requests: Do does not reset the request.
 	for _, q := range []*fasthttp.Request{c.get, c.other} {
 		q.Header.SetNoDefaultContentType(true)
@@ -128,21 +163,45 @@ func (t *fastTransport) newClient() client {
 	return c
 }
 
-func (t *fastTransport) close() { t.hc.CloseIdleConnections() }
+func (t *fastTransport) close() {
+	if t.multi != nil {
+		t.multi.CloseIdleConnections()
+		return
+	}
+	t.hc.CloseIdleConnections()
+}
 
 // fastClient keeps GETs on a request of their own: fasthttp leaves the
 // previous body's Content-Length on a reused request, and a GET carrying
-// one would make the server wait for a body that never comes.
+// one would make the server wait for a body that never comes. A request
+// with headers of its own (a collection's) is built afresh on a third.
 type fastClient struct {
-	hc         *fasthttp.HostClient
-	get, other *fasthttp.Request
-	res        *fasthttp.Response
-	timeout    time.Duration
+	hc              fastDoer
+	get, other, own *fasthttp.Request
+	res             *fasthttp.Response
+	timeout         time.Duration
+	headers         [][2]string
 }
 
 func (c *fastClient) do(r *request, out *response) error {
 	q := c.get
-	if r.method != "GET" || r.body != nil {
+	switch {
+	case r.header != nil || r.judge:
+		q = c.own
+		q.Reset()
+		q.Header.SetNoDefaultContentType(true)
+		q.Header.SetMethod(r.method)
+		q.Header.Set("User-Agent", "surge-load")
+		for _, h := range c.headers {
+			q.Header.Set(h[0], h[1])
+		}
+		for _, h := range r.header {
+			q.Header.SetBytesKV(h.Key, h.Value)
+		}
+		if len(r.body) > 0 {
+			q.SetBodyRaw(r.body)
+		}
+	case r.method != "GET" || r.body != nil:
 		q = c.other
 		q.Header.SetMethod(r.method)
 		q.SetBodyRaw(r.body)
@@ -166,6 +225,18 @@ func (c *fastClient) do(r *request, out *response) error {
 	cs := p.Header.Peek("X-Cold-Start")
 	out.coldStart = len(cs) == 4 && bytes.EqualFold(cs, []byte("true"))
 	out.serverTiming = p.Header.Peek("Server-Timing")
+	out.cache = cacheOutcome(p.Header.Peek(CacheHeader))
+	out.limitSource = nil
+	if out.status == 429 || out.status == 503 {
+		out.limitSource = p.Header.Peek(LimitSourceHeader)
+	}
+	if r.judge {
+		// Checks read the body as Postman shows it: decoded.
+		out.header = &p.Header
+		if b, err := p.BodyUncompressedWithLimit(maxBody); err == nil {
+			out.body = b
+		}
+	}
 	return nil
 }
 
@@ -179,7 +250,7 @@ type stdTransport struct {
 func newStdTransport(s *Scenario, u *url.URL, dialer *net.Dialer, w *wire, headers [][2]string) *stdTransport {
 	tr := &http.Transport{
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			c, err := dialer.DialContext(ctx, network, addr)
+			c, err := dialer.DialContext(ctx, network, s.ConnectTo.addr(addr))
 			if err != nil {
 				return nil, err
 			}
@@ -223,6 +294,7 @@ type stdClient struct {
 	buf []byte
 	loc []byte
 	st  []byte
+	ls  []byte
 }
 
 func (c *stdClient) do(r *request, out *response) error {
@@ -237,11 +309,20 @@ func (c *stdClient) do(r *request, out *response) error {
 	}
 	if r.body != nil {
 		req.ContentLength = int64(len(r.body))
-		req.Header.Set("Content-Type", r.ctype)
+		if r.ctype != "" {
+			req.Header.Set("Content-Type", r.ctype)
+		}
 	}
 	req.Header.Set("User-Agent", "surge-load")
 	for _, h := range c.t.headers {
 		req.Header.Set(h[0], h[1])
+	}
+	for _, h := range r.header {
+		if k := string(h.Key); strings.EqualFold(k, "Host") {
+			req.Host = string(h.Value)
+		} else {
+			req.Header.Set(k, string(h.Value))
+		}
 	}
 	res, err := c.t.hc.Do(req)
 	if err != nil {
@@ -270,7 +351,40 @@ func (c *stdClient) do(r *request, out *response) error {
 	out.coldStart = res.Header.Get("X-Cold-Start") == "true"
 	c.st = append(c.st[:0], res.Header.Get("Server-Timing")...)
 	out.serverTiming = c.st
+	out.cache = cacheOutcome([]byte(res.Header.Get(CacheHeader)))
+	out.limitSource = nil
+	if out.status == 429 || out.status == 503 {
+		c.ls = append(c.ls[:0], res.Header.Get(LimitSourceHeader)...)
+		out.limitSource = c.ls
+	}
+	if r.judge {
+		out.header = postman.HTTPHeader(res.Header)
+		out.body = decoded(res.Header.Get("Content-Encoding"), c.buf)
+	}
 	return nil
+}
+
+// decoded returns a body decoded from its Content-Encoding (gzip or
+// deflate), or as it is when it has none or does not decode.
+func decoded(encoding string, body []byte) []byte {
+	var rd io.Reader
+	var err error
+	switch strings.ToLower(strings.TrimSpace(encoding)) {
+	case "gzip", "x-gzip":
+		rd, err = gzip.NewReader(bytes.NewReader(body))
+	case "deflate":
+		rd, err = zlib.NewReader(bytes.NewReader(body))
+	default:
+		return body
+	}
+	if err != nil {
+		return body
+	}
+	b, err := io.ReadAll(io.LimitReader(rd, maxBody))
+	if err != nil {
+		return body
+	}
+	return b
 }
 
 // classify tells what kind of failure err is.

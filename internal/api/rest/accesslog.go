@@ -1,0 +1,56 @@
+package rest
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// AccessLogConfig configures AccessLog.
+type AccessLogConfig struct {
+	// Log receives the lines.
+	Log *slog.Logger
+	// Attrs, when set, returns the attributes of a request's line in
+	// place of the gateway's (request_id, method, route, path, status,
+	// bytes, duration); took is the time since AccessLog saw the request.
+	Attrs func(r *http.Request, ri *RequestInfo, took time.Duration) []slog.Attr
+	// InfoOn5xx logs answers of 500 and above at Info, as the others;
+	// by default they are logged at Warn.
+	InfoOn5xx bool
+}
+
+// AccessLog logs one line, "request", per request. It must come after
+// Routes and RequestID.
+func AccessLog(cfg AccessLogConfig) Middleware {
+	log := cfg.Log
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			next.ServeHTTP(w, r)
+			ri := Info(r.Context())
+			if ri == nil {
+				return
+			}
+			level := slog.LevelInfo
+			if ri.Status >= 500 && !cfg.InfoOn5xx {
+				level = slog.LevelWarn
+			}
+			if !log.Enabled(r.Context(), level) {
+				return
+			}
+			if cfg.Attrs != nil {
+				log.LogAttrs(r.Context(), level, "request", cfg.Attrs(r, ri, time.Since(start))...)
+				return
+			}
+			log.LogAttrs(r.Context(), level, "request",
+				slog.String("request_id", ri.ID),
+				slog.String("method", r.Method),
+				slog.String("route", ri.Route),
+				slog.String("path", r.URL.Path),
+				slog.Int("status", ri.Status),
+				slog.Int64("bytes", ri.Bytes),
+				slog.Duration("duration", time.Since(start)),
+			)
+		})
+	}
+}

@@ -1,7 +1,0 @@
-package dax
-
-// Decoders, for the fuzz targets.
-var (
-	DecodeRequest  = decodeRequest
-	DecodeResponse = decodeResponse
-)

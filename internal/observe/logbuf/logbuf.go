@@ -1,0 +1,109 @@
+// Package logbuf is the log output of a busy server: a buffered writer
+// flushed on a timer, at once for warnings and errors, and on Close, and
+// the slog logger over it.
+package logbuf
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Writer buffers log output so that a busy server does not pay a
+// write(2) per request: lines are flushed every FlushEvery, at once for
+// records at Warn and above (through NewLogger's handler), and on Close.
+// A kill -9 can lose at most the last FlushEvery of Info lines.
+type Writer struct {
+	mu   sync.Mutex
+	w    *bufio.Writer
+	stop chan struct{}
+	done chan struct{}
+}
+
+// FlushEvery is how often a Writer flushes.
+const FlushEvery = 200 * time.Millisecond
+
+// NewWriter returns a Writer over w; Close it to stop its flusher.
+func NewWriter(w io.Writer) *Writer {
+	lw := &Writer{w: bufio.NewWriterSize(w, 64<<10), stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(lw.done)
+		t := time.NewTicker(FlushEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				lw.Flush()
+			case <-lw.stop:
+				return
+			}
+		}
+	}()
+	return lw
+}
+
+// Write implements io.Writer.
+func (lw *Writer) Write(p []byte) (int, error) {
+	lw.mu.Lock()
+	defer lw.mu.Unlock()
+	return lw.w.Write(p)
+}
+
+// Flush writes out what is buffered.
+func (lw *Writer) Flush() {
+	lw.mu.Lock()
+	defer lw.mu.Unlock()
+	_ = lw.w.Flush()
+}
+
+// Close stops the flusher and flushes; it is safe to call more than once.
+func (lw *Writer) Close() {
+	select {
+	case <-lw.stop:
+	default:
+		close(lw.stop)
+		<-lw.done
+	}
+	lw.Flush()
+}
+
+// NewLogger returns a logger writing to w through a Writer, in JSON or
+// text, at level and above; call the returned function before exiting to
+// flush it.
+func NewLogger(w io.Writer, json bool, level slog.Level) (*slog.Logger, func()) {
+	opts := &slog.HandlerOptions{Level: level}
+	lw := NewWriter(w)
+	var h slog.Handler
+	if json {
+		h = slog.NewJSONHandler(lw, opts)
+	} else {
+		h = slog.NewTextHandler(lw, opts)
+	}
+	return slog.New(flushingHandler{h, lw}), lw.Close
+}
+
+// flushingHandler flushes the Writer after every record at Warn or
+// above, so that warnings and errors are never held back.
+type flushingHandler struct {
+	slog.Handler
+	w *Writer
+}
+
+func (h flushingHandler) Handle(ctx context.Context, r slog.Record) error {
+	err := h.Handler.Handle(ctx, r)
+	if r.Level >= slog.LevelWarn {
+		h.w.Flush()
+	}
+	return err
+}
+
+func (h flushingHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return flushingHandler{h.Handler.WithAttrs(attrs), h.w}
+}
+
+func (h flushingHandler) WithGroup(name string) slog.Handler {
+	return flushingHandler{h.Handler.WithGroup(name), h.w}
+}

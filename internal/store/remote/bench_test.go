@@ -1,0 +1,49 @@
+package remote_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+
+	"github.com/surgehq/surge/internal/items"
+	"github.com/surgehq/surge/internal/store/readcache"
+	"github.com/surgehq/surge/internal/store/remote"
+	"github.com/surgehq/surge/internal/store/sqlite"
+)
+
+// BenchmarkGet reads one item from SQLite directly, and through the shared
+// read cache over loopback HTTP as a function instance does: the price of
+// the hop, which the cache repays when the store is further away (DynamoDB).
+//
+//	go test -run '^$' -bench Get ./internal/store/remote
+func BenchmarkGet(b *testing.B) {
+	ctx := context.Background()
+	st, err := sqlite.Open(filepath.Join(b.TempDir(), "items.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	key := items.Key{Tenant: "t", ID: "bench"}
+	if _, err := st.Create(ctx, key, items.Attributes(`{"name":"lamp","price":12.5}`), nil); err != nil {
+		b.Fatal(err)
+	}
+	cache := readcache.New(st)
+	b.Cleanup(func() { cache.Close() })
+	srv := httptest.NewServer(remote.NewServer(cache))
+	b.Cleanup(srv.Close)
+	client := remote.NewClient(srv.URL)
+	for _, tc := range []struct {
+		name string
+		st   items.Store
+	}{{"sqlite", st}, {"dax-hit", client}} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := tc.st.Get(ctx, key, items.ReadOptions{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

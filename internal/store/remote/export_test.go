@@ -1,0 +1,7 @@
+package remote
+
+// Decoders, for the fuzz targets.
+var (
+	DecodeRequest  = decodeRequest
+	DecodeResponse = decodeResponse
+)
