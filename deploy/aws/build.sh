@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Builds the Lambda function (cmd/bootstrap) for the provided.al2023 runtime
-# on arm64, and its deployment package, and prints their sizes:
+# Builds the Lambda functions (cmd/bootstrap, and the load generator
+# cmd/loadgen) for the provided.al2023 runtime on arm64, and their
+# deployment packages, and prints their sizes:
 #
 #   dist/bootstrap        linux/arm64, stripped, Runtime API only (lambda.norpc)
 #   dist/bootstrap.zip    the package deploy/aws/template.yaml deploys
 #   dist/host/bootstrap   the same build for this machine, for local runs
 #                         (the Runtime Interface Emulator, bench/bootstrap-init.sh)
+#   dist/loadgen/bootstrap  the load generator (cmd/loadgen), linux/arm64
+#   dist/loadgen.zip      the package deploy/aws/loadgen/template.yaml deploys
+#   dist/host/loadgen     the generator for this machine (surge's local Lambda)
 #
 # Usage: deploy/aws/build.sh [--host-only]
 # Environment: DIST (output directory, default dist), LAMBDA_ARCH (arm64, or
@@ -29,7 +33,7 @@ esac
 # provided.al2023 never uses; -trimpath and -s -w make a smaller binary
 # that does not depend on where it was built.
 flags=(-tags lambda.norpc -trimpath -ldflags='-s -w')
-mkdir -p "$dist/host"
+mkdir -p "$dist/host" "$dist/loadgen"
 
 size() { wc -c <"$1" | tr -d ' '; }
 report() { # file label
@@ -43,6 +47,12 @@ if ! $host_only; then
 	go run ./deploy/aws/mkzip -o "$dist/bootstrap.zip" "$dist/bootstrap"
 	report "$dist/bootstrap" "linux/$arch"
 	report "$dist/bootstrap.zip" "deployment package"
+	CGO_ENABLED=0 GOOS=linux GOARCH="$arch" go build "${flags[@]}" -o "$dist/loadgen/bootstrap" ./cmd/loadgen
+	go run ./deploy/aws/mkzip -o "$dist/loadgen.zip" "$dist/loadgen/bootstrap"
+	report "$dist/loadgen/bootstrap" "linux/$arch, the load generator"
+	report "$dist/loadgen.zip" "its deployment package"
 fi
 CGO_ENABLED=0 go build "${flags[@]}" -o "$dist/host/bootstrap" ./cmd/bootstrap
 report "$dist/host/bootstrap" "$(go env GOOS)/$(go env GOARCH) (this machine)"
+CGO_ENABLED=0 go build "${flags[@]}" -o "$dist/host/loadgen" ./cmd/loadgen
+report "$dist/host/loadgen" "$(go env GOOS)/$(go env GOARCH), the load generator"

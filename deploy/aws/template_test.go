@@ -16,8 +16,9 @@ import (
 	"github.com/awslabs/goformation/v7/cloudformation/applicationautoscaling"
 	"github.com/awslabs/goformation/v7/intrinsics"
 
-	"github.com/surgehq/surge/internal/dynamo"
-	"github.com/surgehq/surge/internal/itemsapi"
+	"github.com/surgehq/surge/internal/api/itemsapi"
+	"github.com/surgehq/surge/internal/items"
+	"github.com/surgehq/surge/internal/store/dynamo"
 )
 
 // deployParams are parameter values for the typed view where a default
@@ -181,6 +182,19 @@ func TestFunction(t *testing.T) {
 		if !slices.Contains(actions, "dynamodb:"+want) {
 			t.Errorf("the function may not dynamodb:%s on the table (has %v)", want, actions)
 		}
+	}
+	// And Query on the index only.
+	indexQuery := false
+	for _, p := range tpl.rawProps(t, "ItemsFunction")["Policies"].([]any) {
+		for _, s := range p.(map[string]any)["Statement"].([]any) {
+			st := s.(map[string]any)
+			if jsonEq(st["Resource"], map[string]any{"Fn::Sub": "${ItemsTable.Arn}/index/" + items.IndexName}) {
+				indexQuery = jsonEq(st["Action"], []any{"dynamodb:Query"})
+			}
+		}
+	}
+	if !indexQuery {
+		t.Errorf("the function may not Query the index %s (only)", items.IndexName)
 	}
 	if slices.Contains(actions, "dynamodb:Scan") {
 		t.Error("the function may Scan; the store lists with Query and never scans the whole table")
@@ -440,6 +454,23 @@ func TestTable(t *testing.T) {
 	if !reflect.DeepEqual(keys, wantKeys) || !reflect.DeepEqual(attrs, wantAttrs) {
 		t.Errorf("keys %v attributes %v, want the store's %v %v", keys, attrs, wantKeys, wantAttrs)
 	}
+	// The secondary index, as the store's (surge table create's).
+	if len(table.GlobalSecondaryIndexes) != 1 || len(in.GlobalSecondaryIndexes) != 1 {
+		t.Fatalf("global secondary indexes %+v, want the store's one", table.GlobalSecondaryIndexes)
+	}
+	gsi, want := table.GlobalSecondaryIndexes[0], in.GlobalSecondaryIndexes[0]
+	var gkeys, wantGKeys []string
+	for _, k := range gsi.KeySchema {
+		gkeys = append(gkeys, k.AttributeName+" "+k.KeyType)
+	}
+	for _, k := range want.KeySchema {
+		wantGKeys = append(wantGKeys, *k.AttributeName+" "+string(k.KeyType))
+	}
+	if gsi.IndexName != *want.IndexName || !reflect.DeepEqual(gkeys, wantGKeys) || gsi.Projection == nil ||
+		deref(gsi.Projection.ProjectionType) != string(want.Projection.ProjectionType) || gsi.ProvisionedThroughput == nil {
+		t.Errorf("index %s keys %v projection %+v throughput %+v, want the store's %s %v %s, provisioned",
+			gsi.IndexName, gkeys, gsi.Projection, gsi.ProvisionedThroughput, *want.IndexName, wantGKeys, want.Projection.ProjectionType)
+	}
 	if ttl := table.TimeToLiveSpecification; ttl == nil || deref(ttl.AttributeName) != dynamo.TTLAttribute || !ttl.Enabled {
 		t.Errorf("time to live %+v, want on for %q (idempotency records expire)", ttl, dynamo.TTLAttribute)
 	}
@@ -462,6 +493,22 @@ func TestTable(t *testing.T) {
 			t.Errorf("%s does not scale ItemsTable", c.target)
 		}
 		checkBusinessHours(t, st.ScheduledActions, c.base, c.peak)
+		checkPolicy(t, tpl, c.policy, c.target, c.metric, 70)
+	}
+	for _, c := range []struct{ target, policy, dim, metric string }{
+		{"ItemsIndexReadScalableTarget", "ItemsIndexReadScalingPolicy", "dynamodb:index:ReadCapacityUnits", "DynamoDBReadCapacityUtilization"},
+		{"ItemsIndexWriteScalableTarget", "ItemsIndexWriteScalingPolicy", "dynamodb:index:WriteCapacityUnits", "DynamoDBWriteCapacityUtilization"},
+	} {
+		st, err := tpl.typed.GetApplicationAutoScalingScalableTargetWithName(c.target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.ServiceNamespace != "dynamodb" || st.ScalableDimension != c.dim {
+			t.Errorf("%s: %s %s", c.target, st.ServiceNamespace, st.ScalableDimension)
+		}
+		if !jsonEq(tpl.rawProps(t, c.target)["ResourceId"], map[string]any{"Fn::Sub": "table/${ItemsTable}/index/" + items.IndexName}) {
+			t.Errorf("%s does not scale the index %s", c.target, items.IndexName)
+		}
 		checkPolicy(t, tpl, c.policy, c.target, c.metric, 70)
 	}
 }
