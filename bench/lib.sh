@@ -22,6 +22,9 @@ cleanup() {
 	for dir in "${TMPDIRS[@]:-}"; do
 		[ -n "$dir" ] && rm -rf "$dir"
 	done
+	# The script's own exit status stands (under set -e, the loop's last
+	# test would otherwise turn an exit 0 into 1).
+	return 0
 }
 trap cleanup EXIT INT TERM
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Cold start of a local function instance, process start to first answer,
-# p50 and p99 over RUNS cold starts (BenchmarkColdStart, internal/lambda):
+# p50 and p99 over RUNS cold starts (BenchmarkColdStart, internal/local/lambda):
 # each is a request (a REST API event for GET /healthz) that finds no
 # instance, timed from the invocation to the answer: the process start,
 # the Go runtime's and the function's init, the Runtime API's first
@@ -27,7 +27,7 @@ build_functions
 run() { # NAME PROGRAM [MEMORY]
 	local out
 	out=$(SURGE_BENCH_FUNCTION="$2" SURGE_BENCH_MEMORY="${3:-}" \
-		go test -run '^$' -bench '^BenchmarkColdStart$' -benchtime "${RUNS}x" -count 1 ./internal/lambda 2>&1) || {
+		go test -run '^$' -bench '^BenchmarkColdStart$' -benchtime "${RUNS}x" -count 1 ./internal/local/lambda 2>&1) || {
 		echo "$out" >&2
 		return 1
 	}

@@ -4,7 +4,7 @@
 # handler over loopback HTTP) and through a pool (the gateway's
 # integration, a warm `surge function` instance over the Lambda Runtime
 # API), interleaved in one run (BenchmarkPathAddedLatency,
-# internal/lambda). Prints each path's p50 and p99, the added p50 and
+# internal/local/lambda). Prints each path's p50 and p99, the added p50 and
 # where the pool path's time goes. Goal: added p50 under 100 µs.
 #
 #   bench/pool-latency.sh               # 3000 requests each
@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 REQUESTS=${REQUESTS:-3000}
 build_functions
 out=$(SURGE_BENCH_FUNCTION="$BIN/surge function" \
-	go test -run '^$' -bench '^BenchmarkPathAddedLatency$' -benchtime "${REQUESTS}x" -count 1 ./internal/lambda 2>&1) || {
+	go test -run '^$' -bench '^BenchmarkPathAddedLatency$' -benchtime "${REQUESTS}x" -count 1 ./internal/local/lambda 2>&1) || {
 	echo "$out" >&2
 	exit 1
 }

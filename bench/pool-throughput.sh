@@ -41,7 +41,7 @@ printf '\nthroughput through the pool, GET /items?limit=10, %s MB instances, %s 
 printf '%4s %10s %10s %12s %9s %13s %11s %11s %11s\n' cap load "served/s" "throttled/s" "resp ms" "users/resp/s" "service ms" "rate x svc" "cap/svc /s"
 for cap in $CAPS; do
 	data=$(mktemp -d)
-	"$BIN/surge" --log-level warn serve --addr "$ADDR" --admin-addr "$ADMIN" --data "$data" --access-log=false \
+	"$BIN/surge" --log-level warn serve --addr "$ADDR" --admin-addr "$ADMIN" --data "$data" --access-log=false --function-logs=false \
 		--functions --function-reserved-concurrency "$cap" --function-provisioned "$cap" \
 		--function-memory "$MEMORY" >"$OUT/pool-serve-$cap.log" 2>&1 &
 	PIDS+=($!)
