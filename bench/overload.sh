@@ -3,8 +3,10 @@
 # serve` (SQLite, default settings) on this machine with surge load, then
 # sends 1x, 2x and 5x that rate (open model) for SPIKE each and prints, for
 # each level, the shed rate (503s), the admitted requests' p99 and the
-# recovery time, with admission control on (the default) and off
-# (--admission=false, the baseline) in the same run, and the ratios. The
+# recovery time, in three modes in the same run: surge's defaults
+# (admission control and the API listener's bound on connections), the
+# admission control alone (--http-max-conns 0), and neither (the
+# baseline), with the ratios of the defaults to the baseline. The
 # recovery time is probed with normal requests (GET /items?limit=1), 100
 # a second from the spike's end while surge load goes on at half the
 # capacity: the time from the spike's end to the first request after which
@@ -36,6 +38,7 @@ LIST_QUERY=${LIST_QUERY:-limit=250}
 PAYLOADS=${PAYLOADS:-256B=1}
 PRESEED=${PRESEED:-1000}
 MAX_INFLIGHT=${MAX_INFLIGHT:-15000}
+MODES=${MODES:-defaults admission baseline}
 ADDR=127.0.0.1:18095
 URL="http://$ADDR"
 
@@ -81,9 +84,12 @@ half=$((cap / 2))
 declare -A fig
 for level in 1 2 5; do
 	rate=$((cap * level))
-	for mode in admission baseline; do
+	for mode in $MODES; do
 		args=()
-		[ "$mode" = baseline ] && args=(--admission=false)
+		case $mode in
+		admission) args=(--http-max-conns 0) ;;
+		baseline) args=(--admission=false --http-max-conns 0) ;;
+		esac
 		log "${level}x ($rate/s) for $SPIKE, $mode"
 		serve "${args[@]}"
 		"$BIN/surge" load --start-rate "$rate" --stages "$SPIKE:$rate" "${common[@]}" \
@@ -112,16 +118,16 @@ printf '%-5s %-10s %9s %8s %7s %7s %8s %13s %11s %10s %11s %8s\n' level mode off
 	admitted_p99 server_p99 gen_lag99 recovery peak_rss
 served() { awk -v a="$1" -v s="$2" -v f="$3" 'BEGIN { printf "%.0f", a * (1 - s - f) }'; }
 for level in 1 2 5; do
-	for mode in admission baseline; do
+	for mode in $MODES; do
 		read -r offered achieved shed failed p99 sp99 lag rec rss <<<"${fig[$level-$mode]}"
 		printf '%-5s %-10s %9s %8s %6.1f%% %6.1f%% %8s %10s ms %8s ms %7s ms %8s ms %5s MB\n' "${level}x" "$mode" "$offered" \
 			"$achieved" "$(awk -v s="$shed" 'BEGIN { print s * 100 }')" "$(awk -v s="$failed" 'BEGIN { print s * 100 }')" \
 			"$(served "$achieved" "$shed" "$failed")" "$p99" "$sp99" "$lag" "$rec" "$rss"
 	done
 done
-printf '\nratios, admission / baseline\n'
+printf '\nratios, defaults / baseline\n'
 for level in 1 2 5; do
-	read -r _ aa sa fa p99a _ _ _ rssa <<<"${fig[$level-admission]}"
+	read -r _ aa sa fa p99a _ _ _ rssa <<<"${fig[$level-defaults]}"
 	read -r _ ab sb fb p99b _ _ _ rssb <<<"${fig[$level-baseline]}"
 	printf '  %sx: served %s, admitted p99 %s, peak memory %s\n' "$level" \
 		"$(ratio "$(served "$aa" "$sa" "$fa")" "$(served "$ab" "$sb" "$fb")")" "$(ratio "$p99a" "$p99b")" "$(ratio "$rssa" "$rssb")"

@@ -481,6 +481,9 @@ func (c Config) Validate() []error {
 	if c.Admission.Enabled && !c.Functions.Enabled {
 		errs = append(errs, c.admissionConfig().Validate()...)
 	}
+	if c.HTTP.MaxConns < 0 {
+		add(fmt.Errorf("--http-max-conns %d: want 0 (no bound) or more", c.HTTP.MaxConns))
+	}
 	errs = append(errs, c.validateFault(u)...)
 	if t := c.Template; t.Path != "" {
 		_, err := sam.ParseOverrides(t.Parameters)

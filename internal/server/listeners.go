@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/surgehq/surge/internal/api/itemsapi"
@@ -44,6 +45,13 @@ type HTTPConfig struct {
 	// MaxHeaders bounds a request's header fields (--http-max-headers);
 	// over it, 431.
 	MaxHeaders int `flag:"http-max-headers" help:"every listener: the most header fields of a request (over it: 431)"`
+	// MaxConns bounds the API listener's connections open at once
+	// (--http-max-conns; 0: no bound): one over it is answered 503 with
+	// X-Limit-Source: connections and closed (listen.Shed). Each
+	// connection holds a goroutine and its buffers whether its request is
+	// served or waits, so this bounds the memory that clients opening ever
+	// more connections to an overloaded service would take.
+	MaxConns int `flag:"http-max-conns" help:"the API listener: the most connections open at once; one over it is answered 503 (X-Limit-Source: connections) and closed; 0 for no bound; by default 1024 per CPU"`
 }
 
 // DefaultHTTPConfig returns the listeners' defaults.
@@ -55,6 +63,7 @@ func DefaultHTTPConfig() HTTPConfig {
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		MaxHeaders:        100,
+		MaxConns:          1024 * runtime.GOMAXPROCS(0),
 	}
 }
 

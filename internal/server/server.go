@@ -148,7 +148,8 @@ func New(ctx context.Context, cfg Config) (s *Server, err error) {
 	}
 	s.handler = s.meter.gateway(s.handler)
 	s.api = cfg.HTTP.apiLimits().Server(s.handler, s.log)
-	if s.ln, err = listen.Listen(cfg.Addr); err != nil {
+	shed := metrics.NewConnections(s.reg)
+	if s.ln, err = listen.ListenShed(cfg.Addr, cfg.HTTP.MaxConns, shed.Shed); err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	if cfg.AdminAddr != "" {

@@ -18,6 +18,9 @@ const (
 	// LimitAdmission is surge's admission control: more requests in
 	// service and waiting than it admits (503).
 	LimitAdmission = "admission"
+	// LimitConnections is the API listener's bound on open connections
+	// (503; package listen's Shed).
+	LimitConnections = "connections"
 	// LimitGatewayStage is the gateway's stage throttle (429).
 	LimitGatewayStage = "gateway.stage"
 	// LimitGatewayAccount is the gateway's account throttle (429).
@@ -47,7 +50,7 @@ const (
 // LimitSources returns every value of LimitSourceHeader, in the order of
 // the documentation.
 func LimitSources() []string {
-	return []string{LimitAdmission, LimitGatewayStage, LimitGatewayAccount, LimitGatewayRoute,
+	return []string{LimitAdmission, LimitConnections, LimitGatewayStage, LimitGatewayAccount, LimitGatewayRoute,
 		LimitGatewayKey, LimitGatewayQuota, LimitLambdaConcurrency, LimitLambdaStartRate,
 		LimitTableRead, LimitTableWrite, LimitShutdown}
 }

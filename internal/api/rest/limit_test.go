@@ -36,8 +36,8 @@ func TestLimitSourcesAreDistinct(t *testing.T) {
 		}
 		seen[s] = true
 	}
-	if len(seen) != 11 {
-		t.Errorf("got %d limit sources, want the 11 of the documentation", len(seen))
+	if len(seen) != 12 {
+		t.Errorf("got %d limit sources, want the 12 of the documentation", len(seen))
 	}
 }
 

@@ -1,0 +1,139 @@
+package listen
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/surgehq/surge/internal/api/rest"
+)
+
+// Shedding bounds: how long a refused connection may take to send its
+// request's head and to read the answer, and how many refusals may be under
+// way at once (past that a connection over the bound is closed unanswered).
+const (
+	shedReadTimeout = 500 * time.Millisecond
+	shedDrainTime   = 250 * time.Millisecond
+	shedHeadBytes   = 8 << 10
+)
+
+// ShedBody is the answer's body to a connection over the bound, in the
+// items API's error form.
+const ShedBody = `{"code":"unavailable","message":"The service has too many connections open; retry later."}` + "\n"
+
+// ShedSource is the X-Limit-Source of the answer to a connection over the
+// bound.
+const ShedSource = rest.LimitConnections
+
+var shedAnswer = []byte("HTTP/1.1 503 Service Unavailable\r\n" +
+	"Content-Type: application/json\r\n" +
+	"Retry-After: 1\r\n" +
+	"X-Limit-Source: " + ShedSource + "\r\n" +
+	"Connection: close\r\n" +
+	"Content-Length: " + strconv.Itoa(len(ShedBody)) + "\r\n\r\n" + ShedBody)
+
+// Shed returns ln with the connections open at once bounded by max: a
+// connection accepted over the bound is not served but answered, once its
+// request's head has arrived, with 503 (Retry-After: 1, X-Limit-Source:
+// connections, Connection: close) and closed. Each connection costs the
+// server a goroutine and its buffers whether its request is served or
+// waits, so it is the bound on the connections, not on the requests, that
+// bounds memory when clients open ever more of them to get answers. At
+// most limit (and at least 64) refusals are under way at once, each a
+// small goroutine for at most a second; a connection past them is closed
+// at once. onShed, if not nil, is called
+// for each connection refused. max <= 0 returns ln unchanged.
+func Shed(ln net.Listener, limit int, onShed func()) net.Listener {
+	if limit <= 0 {
+		return ln
+	}
+	return &shedListener{Listener: ln, max: int64(limit), maxRefusing: int64(max(64, limit)), onShed: onShed}
+}
+
+// ListenShed listens on the TCP address with its connections bounded (see
+// Shed) and watched (see Wrap).
+func ListenShed(addr string, limit int, onShed func()) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return Wrap(Shed(ln, limit, onShed)), nil
+}
+
+type shedListener struct {
+	net.Listener
+	max, maxRefusing int64
+	open, refusing   atomic.Int64
+	onShed           func()
+}
+
+func (l *shedListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		if l.open.Add(1) <= l.max {
+			return &countedConn{Conn: c, open: &l.open}, nil
+		}
+		l.open.Add(-1)
+		if l.onShed != nil {
+			l.onShed()
+		}
+		if l.refusing.Add(1) > l.maxRefusing {
+			l.refusing.Add(-1)
+			c.Close()
+			continue
+		}
+		go func() {
+			defer l.refusing.Add(-1)
+			refuseConn(c)
+		}()
+	}
+}
+
+// refuseConn answers c's first request with the 503 once its head has
+// arrived, and closes c after the client has had time to read it (a close
+// with unread bytes would reset the connection and could lose the answer).
+func refuseConn(c net.Conn) {
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(shedReadTimeout))
+	buf := make([]byte, 0, 1024)
+	for len(buf) < shedHeadBytes {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := c.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if bytes.Contains(buf, []byte("\r\n\r\n")) || bytes.Contains(buf, []byte("\n\n")) {
+			break
+		}
+		if err != nil {
+			return
+		}
+	}
+	if _, err := c.Write(shedAnswer); err != nil {
+		return
+	}
+	if cw, ok := c.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+	}
+	c.SetReadDeadline(time.Now().Add(shedDrainTime))
+	io.Copy(io.Discard, io.LimitReader(c, 1<<20))
+}
+
+// countedConn gives back its place under the bound when closed.
+type countedConn struct {
+	net.Conn
+	open *atomic.Int64
+	once sync.Once
+}
+
+func (c *countedConn) Close() error {
+	c.once.Do(func() { c.open.Add(-1) })
+	return c.Conn.Close()
+}
