@@ -70,6 +70,7 @@ func (l Limits) Server(h http.Handler, log *slog.Logger) *http.Server {
 		IdleTimeout:       l.IdleTimeout,
 		MaxHeaderBytes:    l.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ConnState:         trackState,
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
 			if gc, ok := c.(*conn); ok {
 				return context.WithValue(ctx, connKey{}, gc)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"net"
+	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -36,22 +37,27 @@ var shedAnswer = []byte("HTTP/1.1 503 Service Unavailable\r\n" +
 	"Connection: close\r\n" +
 	"Content-Length: " + strconv.Itoa(len(ShedBody)) + "\r\n\r\n" + ShedBody)
 
-// Shed returns ln with the connections open at once bounded by max: a
-// connection accepted over the bound is not served but answered, once its
-// request's head has arrived, with 503 (Retry-After: 1, X-Limit-Source:
-// connections, Connection: close) and closed. Each connection costs the
-// server a goroutine and its buffers whether its request is served or
-// waits, so it is the bound on the connections, not on the requests, that
-// bounds memory when clients open ever more of them to get answers. At
-// most limit (and at least 64) refusals are under way at once, each a
-// small goroutine for at most a second; a connection past them is closed
-// at once. onShed, if not nil, is called
-// for each connection refused. max <= 0 returns ln unchanged.
+// Shed returns ln with the connections open at once bounded by limit.
+// At the bound, a new connection takes the place of one that waits idle
+// for its next request (closed, as an idle timeout would close it), so
+// that one client's kept-alive connections never lock others out; with
+// none idle, the new one is not served but answered, once its request's
+// head has arrived, with 503 (Retry-After: 1, X-Limit-Source: connections,
+// Connection: close), and closed. Each connection costs the server a
+// goroutine and its buffers whether its request is served or waits, so it
+// is the bound on connections, not on requests, that bounds memory when
+// clients open ever more of them to get answers. At most limit (and at
+// least 64) refusals are under way at once, each a small goroutine for at
+// most a second; a connection past them is closed at once. onShed, if not
+// nil, is called for each connection refused. limit <= 0 returns ln
+// unchanged. Serve the result with a Server of this package, whose
+// ConnState hook tells it which connections are idle.
 func Shed(ln net.Listener, limit int, onShed func()) net.Listener {
 	if limit <= 0 {
 		return ln
 	}
-	return &shedListener{Listener: ln, max: int64(limit), maxRefusing: int64(max(64, limit)), onShed: onShed}
+	return &shedListener{Listener: ln, max: int64(limit), maxRefusing: int64(max(64, limit)), onShed: onShed,
+		idle: map[*countedConn]struct{}{}}
 }
 
 // ListenShed listens on the TCP address with its connections bounded (see
@@ -69,6 +75,39 @@ type shedListener struct {
 	max, maxRefusing int64
 	open, refusing   atomic.Int64
 	onShed           func()
+
+	mu   sync.Mutex
+	idle map[*countedConn]struct{} // served connections waiting for a request
+}
+
+// evictIdle closes one connection that waits for its next request, if
+// there is one: at the bound, a new client is served at the cost of a
+// kept-alive connection that serves nobody now (whose client opens it
+// again when it needs it, as after an idle timeout), rather than refused
+// while another client's idle connections hold every place until their
+// idle timeout.
+func (l *shedListener) evictIdle() {
+	l.mu.Lock()
+	var victim *countedConn
+	for c := range l.idle {
+		victim = c
+		delete(l.idle, c)
+		break
+	}
+	l.mu.Unlock()
+	if victim != nil {
+		victim.Close()
+	}
+}
+
+func (l *shedListener) setIdle(c *countedConn, idle bool) {
+	l.mu.Lock()
+	if idle && !c.closed.Load() {
+		l.idle[c] = struct{}{}
+	} else {
+		delete(l.idle, c)
+	}
+	l.mu.Unlock()
 }
 
 func (l *shedListener) Accept() (net.Conn, error) {
@@ -77,8 +116,11 @@ func (l *shedListener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
+		if l.open.Load() >= l.max {
+			l.evictIdle()
+		}
 		if l.open.Add(1) <= l.max {
-			return &countedConn{Conn: c, open: &l.open}, nil
+			return &countedConn{Conn: c, l: l}, nil
 		}
 		l.open.Add(-1)
 		if l.onShed != nil {
@@ -129,11 +171,26 @@ func refuseConn(c net.Conn) {
 // countedConn gives back its place under the bound when closed.
 type countedConn struct {
 	net.Conn
-	open *atomic.Int64
-	once sync.Once
+	l      *shedListener
+	closed atomic.Bool
 }
 
 func (c *countedConn) Close() error {
-	c.once.Do(func() { c.open.Add(-1) })
+	if !c.closed.Swap(true) {
+		c.l.setIdle(c, false)
+		c.l.open.Add(-1)
+	}
 	return c.Conn.Close()
+}
+
+// trackState follows a bounded connection's state as the http.Server
+// reports it (its ConnState hook), so that an idle one can be closed to
+// make room.
+func trackState(c net.Conn, state http.ConnState) {
+	if gc, ok := c.(*conn); ok {
+		c = gc.Conn
+	}
+	if cc, ok := c.(*countedConn); ok {
+		cc.l.setIdle(cc, state == http.StateIdle)
+	}
 }

@@ -2,11 +2,13 @@ package listen_test
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,33 +16,45 @@ import (
 	"github.com/surgehq/surge/internal/api/listen"
 )
 
-// TestShedConnectionsOverTheBound: with two connections open and served, a
+// TestShedConnectionsOverTheBound: with two connections open and busy, a
 // third is answered 503 with the limit's source and Retry-After, in the
-// API's error form, and closed; once a served connection closes, a new one
-// is served again; the smuggling guard still holds on the bounded
-// listener.
+// API's error form, and closed; with two open and idle, a third takes the
+// place of one of them, which is closed; the smuggling guard still holds
+// on the bounded listener.
 func TestShedConnectionsOverTheBound(t *testing.T) {
 	var shed atomic.Int64
 	ln, err := listen.ListenShed("127.0.0.1:0", 2, func() { shed.Add(1) })
 	if err != nil {
 		t.Fatal(err)
 	}
+	release := make(chan struct{})
+	var busy sync.WaitGroup
 	srv := listen.Limits{ReadHeaderTimeout: 5 * time.Second, IdleTimeout: time.Minute}.Server(
-		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") }), nil)
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/busy" {
+				busy.Done()
+				<-release
+			}
+			fmt.Fprint(w, "ok")
+		}), nil)
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	addr := ln.Addr().String()
 
-	// get sends one GET on its own connection, kept open, and returns the
-	// connection with the answer's status line and headers.
-	get := func() (net.Conn, *http.Response) {
+	dial := func() net.Conn {
 		t.Helper()
 		c, err := net.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
 		}
 		c.SetDeadline(time.Now().Add(10 * time.Second))
-		fmt.Fprintf(c, "GET /x HTTP/1.1\r\nHost: t\r\n\r\n")
+		return c
+	}
+	// get sends one GET of path on c and reads its answer, the body in
+	// the header X-Body.
+	get := func(c net.Conn, path string) *http.Response {
+		t.Helper()
+		fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: t\r\n\r\n", path)
 		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 		if err != nil {
 			t.Fatal(err)
@@ -48,52 +62,73 @@ func TestShedConnectionsOverTheBound(t *testing.T) {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
 		resp.Body.Close()
 		resp.Header.Set("X-Body", string(body))
-		return c, resp
+		return resp
+	}
+	closedByServer := func(c net.Conn) bool {
+		c.SetReadDeadline(time.Now().Add(time.Second))
+		n, err := c.Read(make([]byte, 1))
+		var ne net.Error
+		return n == 0 && err != nil && !(errors.As(err, &ne) && ne.Timeout())
 	}
 
-	a, ra := get()
-	b, rb := get()
-	defer b.Close()
-	if ra.StatusCode != 200 || rb.StatusCode != 200 {
-		t.Fatalf("the first two connections: %d and %d, want 200", ra.StatusCode, rb.StatusCode)
+	// Two busy connections: a third is refused.
+	busy.Add(2)
+	a, b := dial(), dial()
+	for _, c := range []net.Conn{a, b} {
+		fmt.Fprintf(c, "GET /busy HTTP/1.1\r\nHost: t\r\n\r\n")
 	}
-	c, rc := get()
+	busy.Wait()
+	c := dial()
+	rc := get(c, "/x")
 	if rc.StatusCode != http.StatusServiceUnavailable || rc.Header.Get("X-Limit-Source") != listen.ShedSource ||
 		rc.Header.Get("Retry-After") != "1" || !rc.Close || rc.Header.Get("X-Body") != listen.ShedBody {
-		t.Fatalf("the third connection: %d %v, want 503 with X-Limit-Source: %s, Retry-After, Connection: close and the error body",
+		t.Fatalf("a third connection beside two busy ones: %d %v, want 503 with X-Limit-Source: %s, Retry-After, Connection: close and the error body",
 			rc.StatusCode, rc.Header, listen.ShedSource)
 	}
-	if n, err := c.Read(make([]byte, 1)); n != 0 || err == nil {
-		t.Fatalf("the refused connection stays open (read %d, %v)", n, err)
+	if !closedByServer(c) {
+		t.Fatal("the refused connection stays open")
 	}
 	c.Close()
 	if got := shed.Load(); got != 1 {
 		t.Fatalf("%d refusals counted, want 1", got)
 	}
 
-	a.Close()
+	// Their answers done, both wait idle: a third is served in the place
+	// of one of them, which is closed.
+	close(release)
+	for _, c := range []net.Conn{a, b} {
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("a busy request's answer: %v %v", resp, err)
+		}
+		resp.Body.Close()
+	}
+	var d net.Conn
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		d, rd := get()
-		d.Close()
-		if rd.StatusCode == 200 {
+		d = dial()
+		if rd := get(d, "/x"); rd.StatusCode == 200 {
 			break
 		}
+		// The server marks a connection idle just after writing its
+		// answer, which the client may read first.
+		d.Close()
 		if time.Now().After(deadline) {
-			t.Fatalf("after a served connection closed, a new one still gets %d", rd.StatusCode)
+			t.Fatal("a connection beside two idle ones is refused")
 		}
-		time.Sleep(10 * time.Millisecond) // the server notices the close when it next reads
+		time.Sleep(10 * time.Millisecond)
 	}
+	if ca, cb := closedByServer(a), closedByServer(b); ca == cb {
+		t.Fatalf("of the two idle connections, closed: %v and %v; want one", ca, cb)
+	}
+	a.Close()
+	b.Close()
+	d.Close()
 
 	// The guard against Content-Length with Transfer-Encoding sees the
 	// bounded listener's connections too.
-	b.Close()
 	for {
-		smuggle, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		smuggle.SetDeadline(time.Now().Add(10 * time.Second))
+		smuggle := dial()
 		fmt.Fprint(smuggle, "POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
 		resp, err := http.ReadResponse(bufio.NewReader(smuggle), nil)
 		smuggle.Close()
