@@ -32,8 +32,10 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"strconv"
@@ -79,14 +81,24 @@ func probe(url, durText string) error {
 		wg.Add(1)
 		go func(at time.Time) {
 			defer wg.Done()
-			ok := false
+			ok, why := false, ""
 			if resp, err := c.Get(url); err == nil {
 				_, _ = io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
 				ok = resp.StatusCode == http.StatusOK
+				why = strconv.Itoa(resp.StatusCode)
+				if src := resp.Header.Get(load.LimitSourceHeader); src != "" {
+					why += ":" + src
+				}
+			} else {
+				why = "error"
+				var ne net.Error
+				if errors.As(err, &ne) && ne.Timeout() {
+					why = "timeout"
+				}
 			}
 			mu.Lock()
-			fmt.Fprintln(out, at.UnixNano(), ok)
+			fmt.Fprintln(out, at.UnixNano(), ok, why)
 			mu.Unlock()
 		}(time.Now())
 	}
@@ -111,9 +123,10 @@ func recovery(runPath, probePath, spikeText string) error {
 	}
 	var lastFail, latest time.Duration = -1, -1
 	failsBy := map[int]int{}
+	whyBy := map[int]map[string]int{}
 	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
 		f := strings.Fields(line)
-		if len(f) != 2 {
+		if len(f) < 2 {
 			continue
 		}
 		ns, err := strconv.ParseInt(f[0], 10, 64)
@@ -126,13 +139,20 @@ func recovery(runPath, probePath, spikeText string) error {
 		}
 		latest = max(latest, at)
 		if f[1] != "true" {
-			failsBy[int(at/(100*time.Millisecond))]++
+			i := int(at / (100 * time.Millisecond))
+			failsBy[i]++
+			if len(f) > 2 {
+				if whyBy[i] == nil {
+					whyBy[i] = map[string]int{}
+				}
+				whyBy[i][f[2]]++
+			}
 			lastFail = max(lastFail, at)
 		}
 	}
 	for i := 0; i <= int(latest/(100*time.Millisecond)); i++ {
 		if failsBy[i] > 0 {
-			fmt.Fprintf(os.Stderr, "probe: %d failed of those sent %d-%d ms after the spike\n", failsBy[i], i*100, i*100+100)
+			fmt.Fprintf(os.Stderr, "probe: %d failed of those sent %d-%d ms after the spike %v\n", failsBy[i], i*100, i*100+100, whyBy[i])
 		}
 	}
 	switch {
