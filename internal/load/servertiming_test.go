@@ -84,6 +84,9 @@ func FuzzParseServerTiming(f *testing.F) {
 			b.WriteString(m.Name)
 			if m.OK {
 				fmt.Fprintf(&b, ";dur=%v", m.Dur)
+			} else if m.Dur != 0 {
+				// A metric without dur reads as its numeric desc.
+				fmt.Fprintf(&b, ";desc=%v", m.Dur)
 			}
 		}
 		// What was read, written back canonically, reads the same.
