@@ -14,8 +14,8 @@ import (
 )
 
 // Shedding bounds: how long a refused connection may take to send its
-// request's head and to read the answer, and how many refusals may be under
-// way at once (past that a connection over the bound is closed unanswered).
+// request's head, how long it is given to read the answer, and how much
+// of its head is read.
 const (
 	shedReadTimeout = 500 * time.Millisecond
 	shedDrainTime   = 250 * time.Millisecond
