@@ -235,6 +235,12 @@ func (p *parser) statementEnd() bool {
 func (p *parser) skipStatement(start int) stmt {
 	p.pos = start
 	first := p.peek()
+	if first.kind == tEOF {
+		// The script ended where a statement was due ("if (a)" at its
+		// end): the missing statement belongs to the last line read.
+		l := p.prevLine()
+		return stmt{kind: sUnknown, line: l, end: l}
+	}
 	depth := 0
 	for {
 		t := p.peek()
