@@ -230,6 +230,11 @@ func ValidTableName(name string) bool {
 func (u *URL) String() string {
 	switch u.Scheme {
 	case SchemeSQLite:
+		if strings.HasPrefix(u.Path, "//") {
+			// Parse takes "//" after "sqlite:" as the optional slashes:
+			// a path that starts with them is written after them.
+			return SchemeSQLite + "://" + u.Path + u.capacityQuery("?")
+		}
 		return SchemeSQLite + ":" + u.Path + u.capacityQuery("?")
 	case SchemeMem:
 		return SchemeMem + ":" + u.capacityQuery("?")
