@@ -22,7 +22,10 @@ type AccessLogConfig struct {
 // AccessLog logs one line, "request", per request. It must come after
 // Routes and RequestID.
 func AccessLog(cfg AccessLogConfig) Middleware {
-	log := cfg.Log
+	// The handler takes the records directly: a line's source is this
+	// middleware whoever asked for it, so the caller's program counter,
+	// which slog.Logger looks up on every record, is left out.
+	h := cfg.Log.Handler()
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
@@ -35,22 +38,26 @@ func AccessLog(cfg AccessLogConfig) Middleware {
 			if ri.Status >= 500 && !cfg.InfoOn5xx {
 				level = slog.LevelWarn
 			}
-			if !log.Enabled(r.Context(), level) {
+			ctx := r.Context()
+			if !h.Enabled(ctx, level) {
 				return
 			}
+			now := time.Now()
+			rec := slog.NewRecord(now, level, "request", 0)
 			if cfg.Attrs != nil {
-				log.LogAttrs(r.Context(), level, "request", cfg.Attrs(r, ri, time.Since(start))...)
-				return
+				rec.AddAttrs(cfg.Attrs(r, ri, now.Sub(start))...)
+			} else {
+				rec.AddAttrs(
+					slog.String("request_id", ri.ID),
+					slog.String("method", r.Method),
+					slog.String("route", ri.Route),
+					slog.String("path", r.URL.Path),
+					slog.Int("status", ri.Status),
+					slog.Int64("bytes", ri.Bytes),
+					slog.Duration("duration", now.Sub(start)),
+				)
 			}
-			log.LogAttrs(r.Context(), level, "request",
-				slog.String("request_id", ri.ID),
-				slog.String("method", r.Method),
-				slog.String("route", ri.Route),
-				slog.String("path", r.URL.Path),
-				slog.Int("status", ri.Status),
-				slog.Int64("bytes", ri.Bytes),
-				slog.Duration("duration", time.Since(start)),
-			)
+			_ = h.Handle(ctx, rec)
 		})
 	}
 }

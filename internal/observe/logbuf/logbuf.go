@@ -82,28 +82,54 @@ func NewLogger(w io.Writer, json bool, level slog.Level) (*slog.Logger, func()) 
 	} else {
 		h = slog.NewTextHandler(lw, opts)
 	}
-	return slog.New(flushingHandler{h, lw}), lw.Close
+	return slog.New(flushingHandler{Handler: h, w: lw, text: !json}), lw.Close
 }
 
 // flushingHandler flushes the Writer after every record at Warn or
 // above, so that warnings and errors are never held back.
+// Its text handler writes the records it can itself (see appendText),
+// byte for byte as slog's TextHandler would, and leaves the others to
+// slog's.
 type flushingHandler struct {
 	slog.Handler
 	w *Writer
+	// text is set on the text handler that NewLogger made, before any
+	// WithAttrs or WithGroup: records it handles are written by
+	// appendText where their attributes allow.
+	text bool
 }
 
 func (h flushingHandler) Handle(ctx context.Context, r slog.Record) error {
-	err := h.Handler.Handle(ctx, r)
+	var err error
+	if b, ok := h.appendRecord(r); ok {
+		_, err = h.w.Write(*b)
+		putBuf(b)
+	} else {
+		err = h.Handler.Handle(ctx, r)
+	}
 	if r.Level >= slog.LevelWarn {
 		h.w.Flush()
 	}
 	return err
 }
 
+func (h flushingHandler) appendRecord(r slog.Record) (*[]byte, bool) {
+	if !h.text {
+		return nil, false
+	}
+	b := getBuf()
+	var ok bool
+	if *b, ok = appendText(*b, r); !ok {
+		putBuf(b)
+		return nil, false
+	}
+	return b, true
+}
+
 func (h flushingHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return flushingHandler{h.Handler.WithAttrs(attrs), h.w}
+	return flushingHandler{Handler: h.Handler.WithAttrs(attrs), w: h.w}
 }
 
 func (h flushingHandler) WithGroup(name string) slog.Handler {
-	return flushingHandler{h.Handler.WithGroup(name), h.w}
+	return flushingHandler{Handler: h.Handler.WithGroup(name), w: h.w}
 }

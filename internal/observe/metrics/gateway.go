@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -16,6 +17,24 @@ type HTTP struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	inFlight prometheus.Gauge
+	// routes holds each route's series (a *routeSeries by route pattern),
+	// so that a request does not hash its labels to find them.
+	routes sync.Map
+}
+
+// routeSeries are one route's series: its duration, and its count by
+// status class, made on first use.
+type routeSeries struct {
+	duration prometheus.Observer
+	byClass  [len(statusClass)]atomic.Pointer[prometheus.Counter]
+}
+
+func (m *HTTP) route(route string) *routeSeries {
+	if s, ok := m.routes.Load(route); ok {
+		return s.(*routeSeries)
+	}
+	s, _ := m.routes.LoadOrStore(route, &routeSeries{duration: m.duration.WithLabelValues(route)})
+	return s.(*routeSeries)
 }
 
 // NewHTTP makes the HTTP collectors and registers them with reg.
@@ -55,14 +74,21 @@ func (m *HTTP) RequestDone(route string, status int, took time.Duration) {
 	if route == "" {
 		route = "unmatched"
 	}
-	var class string
+	// Routes are the API's patterns (or "unmatched"), so the series
+	// kept per route are bounded.
+	rs := m.route(route)
 	if c := status/100 - 1; c >= 0 && c < len(statusClass) {
-		class = statusClass[c]
+		p := rs.byClass[c].Load()
+		if p == nil {
+			cnt := m.requests.WithLabelValues(route, statusClass[c])
+			rs.byClass[c].CompareAndSwap(nil, &cnt)
+			p = rs.byClass[c].Load()
+		}
+		(*p).Inc()
 	} else {
-		class = strconv.Itoa(status)
+		m.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
 	}
-	m.requests.WithLabelValues(route, class).Inc()
-	m.duration.WithLabelValues(route).Observe(took.Seconds())
+	rs.duration.Observe(took.Seconds())
 }
 
 // Auth counts the requests the gateway's authentication refuses: a
