@@ -96,6 +96,23 @@ func (s *Store) Get(ctx context.Context, key items.Key, _ items.ReadOptions) (*i
 		return nil, err
 	}
 	defer s.mu.RUnlock()
+	var stamp walStamp
+	cached := false
+	if s.cache != nil {
+		var it *items.Item
+		if it, stamp, cached = s.cache.get(key); it != nil {
+			return it, nil
+		}
+	}
+	it, err := s.get(ctx, key)
+	if cached && err == nil {
+		s.cache.put(stamp, it)
+	}
+	return it, err
+}
+
+// get reads an item from the database.
+func (s *Store) get(ctx context.Context, key items.Key) (*items.Item, error) {
 	r, err := s.acquire(ctx)
 	if err != nil {
 		return nil, err

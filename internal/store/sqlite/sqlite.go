@@ -30,7 +30,9 @@
 // file: writes take SQLite's write lock with BEGIN IMMEDIATE and wait for
 // it up to the busy timeout, reads run on their own connections and see
 // every committed write, and nothing is cached in memory between
-// requests, so nothing goes stale when another process writes.
+// requests but what a commit anywhere retires (the item cache, kept
+// against the WAL-index's header that every commit of every process
+// changes), so nothing goes stale when another process writes.
 package sqlite
 
 import (
@@ -105,6 +107,7 @@ type config struct {
 	readConns   int
 	busyTimeout time.Duration
 	observer    Observer
+	cacheBytes  int64
 }
 
 // WithClock sets the clock that gives items their timestamps and expires
@@ -172,6 +175,23 @@ func WithBusyTimeout(d time.Duration) Option {
 	}
 }
 
+// DefaultItemCacheBytes is the default bound of the item cache.
+const DefaultItemCacheBytes = 32 << 20
+
+// WithItemCache bounds the memory of the items Get keeps while nothing
+// commits (default DefaultItemCacheBytes; 0 turns the cache off). See
+// itemCache: a kept item is answered only while the WAL-index shows no
+// commit since it was read, by any process.
+func WithItemCache(bytes int64) Option {
+	return func(cfg *config) error {
+		if bytes < 0 {
+			return fmt.Errorf("item cache %d bytes: want 0 or more", bytes)
+		}
+		cfg.cacheBytes = bytes
+		return nil
+	}
+}
+
 // WithObserver sets an Observer of the writer's batches.
 func WithObserver(o Observer) Option {
 	return func(cfg *config) error {
@@ -190,6 +210,7 @@ type Store struct {
 	reqs  chan *request
 	done  chan struct{} // closed when the writer goroutine has returned
 	w     *writer
+	cache *itemCache // nil when off
 
 	// mu guards closed; every operation holds it shared while it runs, so
 	// that Close waits for them and the connections are never used after
@@ -209,6 +230,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 		maxBatch:    DefaultMaxBatch,
 		readConns:   min(max(2, runtime.GOMAXPROCS(0)), 8),
 		busyTimeout: DefaultBusyTimeout,
+		cacheBytes:  DefaultItemCacheBytes,
 	}
 	for _, o := range opts {
 		if err := o(&cfg); err != nil {
@@ -255,6 +277,9 @@ func Open(path string, opts ...Option) (*Store, error) {
 		s.all = append(s.all, r)
 		s.reads <- r
 	}
+	// The WAL-index exists once the writer's connection has read the
+	// database in WAL mode (migrate did).
+	s.cache = newItemCache(openWALIndex(path), cfg.cacheBytes)
 	go s.writeLoop()
 	return s, nil
 }
@@ -383,6 +408,7 @@ func (s *Store) Close() error {
 	if rerr := s.closeReaders(); err == nil {
 		err = rerr
 	}
+	s.cache.close()
 	if err != nil {
 		return fmt.Errorf("close %s: %w", s.path, err)
 	}
