@@ -1,52 +1,76 @@
 #!/usr/bin/env bash
-# Cold start of a local function instance, process start to first answer,
-# p50 and p99 over RUNS cold starts (BenchmarkColdStart, internal/local/lambda):
-# each is a request (a REST API event for GET /healthz) that finds no
-# instance, timed from the invocation to the answer: the process start,
-# the Go runtime's and the function's init, the Runtime API's first
-# exchange and the invocation. Between runs the instance is reclaimed.
+# Cold start of a local function instance, process start to first answer
+# (BenchmarkColdStart, internal/local/lambda): each is a request (a REST API
+# event for GET /healthz) that finds no instance, timed from the invocation
+# to the answer: the process start, the Go runtime's and the function's
+# init, the Runtime API's first exchange and the invocation. Between runs
+# the instance is reclaimed.
 #
-# For each function program (`surge function`, and the Lambda bootstrap
-# built for this machine) and each memory setting (no limits, then
-# MEMORIES with the cgroup CPU share of each), it prints:
-#   first-p50/p99  request to answer of a cold start, ms
-#   init-p50       process start to the runtime's first /next, ms
-#                  (Lambda's Init Duration)
-# Goal: first-p50 under 30 ms here (AWS, published: Go about 459 ms p50,
-# Python 700 to 1,200 ms).
+# Three programs side by side, in ROUNDS rounds that alternate them (RUNS
+# cold starts each per round; the figures are the medians of the rounds'):
+#   hello          bench/hello-lambda: aws-lambda-go answering a fixed
+#                  body, the floor of a Go function
+#   bootstrap      the Lambda build of surge's function (cmd/bootstrap)
+#   surge-function `surge function`, the same function in the surge binary
+# all three built for this machine as deploy/aws/build.sh builds the
+# bootstrap (surge as `go build` makes it). It prints, in ms:
+#   first-p50/p99  request to answer of a cold start
+#   init-p50       process start to the runtime's first /next (Lambda's
+#                  Init Duration)
+# and the ratios: bootstrap over hello, and surge-function over
+# bootstrap. Goals: each within 1.2x; first-p50 under 30 ms here (AWS,
+# published: Go about 459 ms p50, Python 700 to 1,200 ms). MEMORIES adds
+# rounds with cgroup limits of those sizes.
 #
-#   bench/pool-coldstart.sh             # 50 cold starts each
-#   RUNS=200 MEMORIES="512 1769" bench/pool-coldstart.sh
+#   bench/pool-coldstart.sh                   # 3 rounds of 50 cold starts
+#   ROUNDS=5 RUNS=100 MEMORIES="512 1769" bench/pool-coldstart.sh
 cd "$(dirname "$0")/.."
 . bench/pool-lib.sh
 
 RUNS=${RUNS:-50}
-MEMORIES=${MEMORIES:-"512 1769"}
+ROUNDS=${ROUNDS:-3}
+MEMORIES=${MEMORIES:-}
 build_functions
+lambda_build "$BIN/hello-lambda" ./bench/hello-lambda
+go test -c -o "$BIN/lambda.test" ./internal/local/lambda
 
-run() { # NAME PROGRAM [MEMORY]
+run() { # PROGRAM [MEMORY]: prints first-p50 first-p99 init-p50
 	local out
-	out=$(SURGE_BENCH_FUNCTION="$2" SURGE_BENCH_MEMORY="${3:-}" \
-		go test -run '^$' -bench '^BenchmarkColdStart$' -benchtime "${RUNS}x" -count 1 ./internal/local/lambda 2>&1) || {
+	out=$(SURGE_BENCH_FUNCTION="$1" SURGE_BENCH_MEMORY="${2:-}" \
+		"$BIN/lambda.test" -test.run '^$' -test.bench '^BenchmarkColdStart$' -test.benchtime "${RUNS}x" 2>&1) || {
 		echo "$out" >&2
 		return 1
 	}
-	local line
-	line=$(grep '^BenchmarkColdStart' <<<"$out")
-	metric() { awk -v u="$1" '{ for (i = 2; i <= NF; i++) if ($i == u) print $(i - 1) }' <<<"$line"; }
-	printf '%-18s %-9s %10s %10s %10s\n' "$1" "${3:-none}" "$(metric first-p50-ms)" "$(metric first-p99-ms)" "$(metric init-p50-ms)"
+	awk '/^BenchmarkColdStart/ { for (i = 2; i <= NF; i++) v[$i] = $(i - 1); print v["first-p50-ms"], v["first-p99-ms"], v["init-p50-ms"] }' <<<"$out"
 }
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 
-printf '\ncold start, %s runs each (ms)\n' "$RUNS"
-printf '%-18s %-9s %10s %10s %10s\n' function "memory" first-p50 first-p99 init-p50
-for prog in "surge-function:$BIN/surge function" "bootstrap:$BIN/bootstrap"; do
-	name=${prog%%:*}
-	cmd=${prog#*:}
-	run "$name" "$cmd"
-	for m in $MEMORIES; do
-		run "$name" "$cmd" "$m"
+progs=("hello:$BIN/hello-lambda" "bootstrap:$BIN/bootstrap" "surge-function:$BIN/surge function")
+for mem in none $MEMORIES; do
+	declare -A p50 p99 init
+	p50=() p99=() init=()
+	for ((round = 1; round <= ROUNDS; round++)); do
+		for prog in "${progs[@]}"; do
+			name=${prog%%:*}
+			m=$mem
+			[ "$m" = none ] && m=
+			read -r a b c < <(run "${prog#*:}" $m)
+			p50[$name]+="$a " p99[$name]+="$b " init[$name]+="$c "
+			log "round $round, memory $mem: $name first-p50 $a ms, init-p50 $c ms"
+		done
+	done
+	printf '\ncold start, memory %s, medians of %s rounds of %s runs (ms)\n' "$mem" "$ROUNDS" "$RUNS"
+	printf '%-16s %10s %10s %10s %10s\n' function first-p50 first-p99 init-p50 ratio
+	prev=
+	for prog in "${progs[@]}"; do
+		name=${prog%%:*}
+		a=$(median ${p50[$name]}) b=$(median ${p99[$name]}) c=$(median ${init[$name]})
+		ratio=-
+		[ -n "$prev" ] && ratio=$(awk -v x="$a" -v y="$prev" 'BEGIN {printf "%.2f", x / y}')
+		printf '%-16s %10s %10s %10s %10s\n' "$name" "$a" "$b" "$c" "$ratio"
+		prev=$a
 	done
 done
-echo
-ls -l "$BIN/surge" "$BIN/bootstrap" | awk '{ printf "%s: %.1f MB\n", $NF, $5 / 1048576 }'
+echo "(ratio: first-p50 over the row above's; goal <= 1.20 for each)"
+ls -l "$BIN/hello-lambda" "$BIN/bootstrap" "$BIN/surge" | awk '{ printf "%s: %.1f MB\n", $NF, $5 / 1048576 }'
 machine

@@ -9,7 +9,13 @@
 build_functions() {
 	log "building surge and bootstrap into $BIN"
 	go build -o "$BIN/surge" ./cmd/surge
-	CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags='-s -w' -o "$BIN/bootstrap" ./cmd/bootstrap
+	lambda_build "$BIN/bootstrap" ./cmd/bootstrap
+}
+
+# lambda_build OUT PACKAGE builds a function as deploy/aws/build.sh builds
+# the bootstrap.
+lambda_build() {
+	CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags='-s -w' -o "$1" "$2"
 }
 
 # metric_value FILE NAME: the value of the Prometheus series NAME (the
