@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -59,7 +58,7 @@ func serveOne(b *testing.B, h http.Handler, method, target, body string, want in
 // admission, the items API, the table's accounting and SQLite), in
 // process: what a request costs the server apart from its socket.
 func BenchmarkServeGet(b *testing.B) {
-	h := benchServer(b, func(c *server.Config) { c.AccessLog = os.Getenv("NOAL") == "" })
+	h := benchServer(b, nil)
 	const n = 1000
 	body := `{"name":"item","price":12.5,"note":"` + strings.Repeat("x", 60) + `"}`
 	for i := 0; i < n; i += 25 {
