@@ -25,7 +25,11 @@ import (
 // (a child starts in its parent thread's groups, so it is limited from
 // its first instruction) and goes back to surge's own groups after it;
 // should it fail to go back, it is retired (parked for good, since its
-// end would kill its children) and a new spawner takes its place.
+// end would kill its children) and a new spawner takes its place. The
+// spawner is never the process's main thread: that thread leads the
+// thread group, and in cgroup v1's memory controller moving the leader
+// moves the whole process, whose memory would then count against an
+// instance's limit (and be killed by its OOM killer).
 
 // spawnReq is one process to start on the spawner's thread.
 type spawnReq struct {
@@ -37,6 +41,7 @@ type spawnReq struct {
 type spawnResult struct {
 	err     error
 	retired bool // the spawner stays in the instance's groups
+	tid     int  // the spawner's thread, answering a probe (a nil cmd)
 }
 
 var spawner struct {
@@ -64,7 +69,7 @@ func startProcess(cmd *exec.Cmd, s *slot) error {
 	defer spawner.mu.Unlock()
 	if spawner.reqs == nil {
 		spawner.reqs = make(chan spawnReq)
-		go spawnLoop(spawner.reqs)
+		go spawnLoop(spawner.reqs, syscall.Getpid())
 	}
 	spawner.reqs <- req
 	res := <-req.done
@@ -75,12 +80,36 @@ func startProcess(cmd *exec.Cmd, s *slot) error {
 }
 
 // spawnLoop is the spawner: it locks its goroutine to its thread for good
-// and starts what it is sent. It returns only to park, retired.
-func spawnLoop(reqs chan spawnReq) {
+// and starts what it is sent. It returns only to park, retired. A
+// goroutine may run on any thread, the main one too: on thread avoid
+// (the main thread, whose id is the process's), it hands the loop to a
+// new goroutine, which cannot run there while this one holds it, and
+// returns once that one holds a thread of its own.
+func spawnLoop(reqs chan spawnReq, avoid int) {
 	runtime.LockOSThread()
-	// Never unlocked: the thread must outlive every child it forks.
+	if syscall.Gettid() == avoid {
+		locked := make(chan struct{})
+		go func() {
+			runtime.LockOSThread()
+			close(locked)
+			serveSpawns(reqs)
+		}()
+		<-locked
+		runtime.UnlockOSThread()
+		return
+	}
+	serveSpawns(reqs)
+}
+
+// serveSpawns runs on the spawner's locked thread, which is never
+// unlocked: it must outlive every child it forks.
+func serveSpawns(reqs chan spawnReq) {
 	tid := []byte(strconv.Itoa(syscall.Gettid()))
 	for req := range reqs {
+		if req.cmd == nil { // a probe: which thread serves
+			req.done <- spawnResult{tid: syscall.Gettid()}
+			continue
+		}
 		if err := joinTasks(req.join, tid); err != nil {
 			// A partial join is undone; if even that fails, retire.
 			if berr := joinTasks(req.back, tid); berr != nil {
