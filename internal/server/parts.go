@@ -304,15 +304,8 @@ func authenticator(cfg *Config, templateKeys *auth.Keys) (a *auth.Authenticator,
 // SHA-256), never a key's or a token's value.
 func accessLogAttrs(keys *auth.Keys) func(r *http.Request, ri *rest.RequestInfo, took time.Duration) []slog.Attr {
 	return func(r *http.Request, ri *rest.RequestInfo, took time.Duration) []slog.Attr {
-		attrs := []slog.Attr{
-			slog.String("request_id", ri.ID),
-			slog.String("method", r.Method),
-			slog.String("route", ri.Route),
-			slog.String("path", r.URL.Path),
-			slog.Int("status", ri.Status),
-			slog.Int64("bytes", ri.Bytes),
-			slog.Duration("duration", took),
-		}
+		// The gateway's, and room for the two below.
+		attrs := rest.AppendAccessAttrs(make([]slog.Attr, 0, 9), r, ri, took)
 		if ri.Tenant != "" {
 			attrs = append(attrs, slog.String("tenant", ri.Tenant))
 		}

@@ -47,17 +47,28 @@ func AccessLog(cfg AccessLogConfig) Middleware {
 			if cfg.Attrs != nil {
 				rec.AddAttrs(cfg.Attrs(r, ri, now.Sub(start))...)
 			} else {
-				rec.AddAttrs(
-					slog.String("request_id", ri.ID),
-					slog.String("method", r.Method),
-					slog.String("route", ri.Route),
-					slog.String("path", r.URL.Path),
-					slog.Int("status", ri.Status),
-					slog.Int64("bytes", ri.Bytes),
-					slog.Duration("duration", now.Sub(start)),
-				)
+				var attrs [accessAttrCount]slog.Attr
+				rec.AddAttrs(AppendAccessAttrs(attrs[:0], r, ri, now.Sub(start))...)
 			}
 			_ = h.Handle(ctx, rec)
 		})
 	}
+}
+
+// accessAttrCount is how many attributes AppendAccessAttrs appends.
+const accessAttrCount = 7
+
+// AppendAccessAttrs appends the gateway's attributes of a request's line
+// (request_id, method, route, path, status, bytes, duration) to dst: an
+// AccessLogConfig.Attrs that adds its own starts from these.
+func AppendAccessAttrs(dst []slog.Attr, r *http.Request, ri *RequestInfo, took time.Duration) []slog.Attr {
+	return append(dst,
+		slog.String("request_id", ri.ID),
+		slog.String("method", r.Method),
+		slog.String("route", ri.Route),
+		slog.String("path", r.URL.Path),
+		slog.Int("status", ri.Status),
+		slog.Int64("bytes", ri.Bytes),
+		slog.Duration("duration", took),
+	)
 }
