@@ -57,7 +57,6 @@ for ((round = 1; round <= ROUNDS; round++)); do
 	awk -v r="$round" -v a="${m[-1]}" -v b="${ms[-1]}" -v x="${c[-1]}" -v bc="${mcpu[-1]}" -v xc="${ccpu[-1]}" \
 		'BEGIN {printf "round %d: minimal %.0f/s, with the script %.0f/s (%.1f us CPU/req), cached GET %.0f/s (%.1f us CPU/req): %.2f\n", r, a, b, bc, x, xc, x/b}' >&2
 done
-median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 minimal=$(median "${m[@]}") minimal_script=$(median "${ms[@]}") cached=$(median "${c[@]}")
 minimal_p99=$(median "${mp[@]}") cached_p99=$(median "${cp[@]}")
 minimal_cpu=$(median "${mcpu[@]}") cached_cpu=$(median "${ccpu[@]}")

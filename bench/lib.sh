@@ -38,6 +38,10 @@ need_wrk() {
 	fi
 }
 
+# median N...: the median of the numbers given (of an even count, the mean
+# of the middle two). Scripts that alternate rounds report these.
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
+
 machine() {
 	echo "machine: $(nproc) cores, $(uname -m), load average $(cut -d' ' -f1-3 /proc/loadavg); $(go version | cut -d' ' -f3); $(date -u +%Y-%m-%dT%H:%MZ)"
 }

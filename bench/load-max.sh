@@ -22,7 +22,6 @@ need_hey
 start minimal -addr "$ADDR"
 wait_http "$URL"
 
-median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 # Rounds alternate the tools, so that a noisy neighbour weighs on each
 # alike; the figures are the medians of the rounds'.
 W=() S=() E=() V=() H=()

@@ -43,7 +43,6 @@ run() { # PROGRAM [MEMORY]: prints first-p50 first-p99 init-p50
 	}
 	awk '/^BenchmarkColdStart/ { for (i = 2; i <= NF; i++) v[$i] = $(i - 1); print v["first-p50-ms"], v["first-p99-ms"], v["init-p50-ms"] }' <<<"$out"
 }
-median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 
 progs=("hello:$BIN/hello-lambda" "bootstrap:$BIN/bootstrap" "surge-function:$BIN/surge function")
 for mem in none $MEMORIES; do

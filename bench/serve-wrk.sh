@@ -71,7 +71,6 @@ if [ "$POCKETBASE" = 1 ]; then
 	curl -sf "127.0.0.1:18095/api/collections/items/records/b$(printf %014d 1)" -o /dev/null
 fi
 
-median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 declare -A rates cpus p99s
 run() { # run KEY URL LUA PID: one measurement, kept under KEY
 	local rate p99 cpu
@@ -87,9 +86,9 @@ for ((round = 1; round <= ROUNDS; round++)); do
 	run post http://127.0.0.1:18081/items bench/wrk/post.lua "$post_pid"
 	log "round $round: $(for k in minimal-get get pocketbase minimal-post post; do [ -n "${rates[$k]:-}" ] && printf '%s %.0f/s  ' "$k" "$(echo ${rates[$k]} | awk '{print $NF}')"; done)"
 done
-med() { median ${1}; }
 for k in "${!rates[@]}"; do
-	rates[$k]=$(med "${rates[$k]}") cpus[$k]=$(med "${cpus[$k]}") p99s[$k]=$(med "${p99s[$k]}")
+	# Each holds the rounds' figures, split into median's arguments.
+	rates[$k]=$(median ${rates[$k]}) cpus[$k]=$(median ${cpus[$k]}) p99s[$k]=$(median ${p99s[$k]})
 done
 
 # p99 at the goal rates, on the --sync normal server (a fresh database per
