@@ -45,7 +45,8 @@ func newItemCache(wal *walIndex, max int64) *itemCache {
 }
 
 // get returns the item kept for key if nothing has committed since it
-// was read, and the stamp read now, which put takes.
+// was read, and the stamp read now, which put takes; false when no stamp
+// could be read (a header being written), and put must not be called.
 func (c *itemCache) get(key items.Key) (*items.Item, walStamp, bool) {
 	st, ok := c.wal.stamp()
 	if !ok {

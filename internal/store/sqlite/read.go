@@ -97,15 +97,15 @@ func (s *Store) Get(ctx context.Context, key items.Key, _ items.ReadOptions) (*i
 	}
 	defer s.mu.RUnlock()
 	var stamp walStamp
-	cached := false
+	stamped := false // the WAL-index's stamp was read before the read
 	if s.cache != nil {
 		var it *items.Item
-		if it, stamp, cached = s.cache.get(key); it != nil {
+		if it, stamp, stamped = s.cache.get(key); it != nil {
 			return it, nil
 		}
 	}
 	it, err := s.get(ctx, key)
-	if cached && err == nil {
+	if stamped && err == nil {
 		s.cache.put(stamp, it)
 	}
 	return it, err
