@@ -8,10 +8,12 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/google/uuid"
@@ -39,11 +41,24 @@ type root struct {
 	started func(*server.Server)
 }
 
-// commands are the constructors of the subcommands, in the order of the
-// help.
-var commands = []func(*root) *ff.Command{newFunctionCommand, newLabCommand, newLoadCommand, newServeCommand, newTableCommand}
+// commands are the subcommands' names and constructors, in the order of
+// the help.
+var commands = []struct {
+	name string
+	new  func(*root) *ff.Command
+}{
+	{"function", newFunctionCommand},
+	{"lab", newLabCommand},
+	{"load", newLoadCommand},
+	{"serve", newServeCommand},
+	{"table", newTableCommand},
+}
 
-func newRoot(stdout, stderr io.Writer) *root {
+// newRoot builds the command tree. With args, it builds only the
+// subcommand that args name, if they name one: a function instance
+// (`surge function`, started at each cold start) does not pay for the
+// other subcommands' flag sets, serve's most of all.
+func newRoot(stdout, stderr io.Writer, args ...string) *root {
 	r := &root{stdout: stdout, stderr: stderr}
 	r.flags = ff.NewFlagSet("surge")
 	r.flags.StringEnumVar(&r.logFormat, 0, "log-format", "log format: text or json", "text", "json")
@@ -56,14 +71,48 @@ func newRoot(stdout, stderr io.Writer) *root {
 			"name in upper case with dashes as underscores (--admin-addr is SURGE_ADMIN_ADDR).\n" +
 			"A flag on the command line wins over the environment.",
 		Flags: r.flags,
-		Exec: func(context.Context, []string) error {
+		Exec: func(_ context.Context, args []string) error {
+			if len(args) > 0 {
+				names := make([]string, len(commands))
+				for i, c := range commands {
+					names[i] = c.name
+				}
+				return fmt.Errorf("unknown subcommand %q (want one of %s)", args[0], strings.Join(names, ", "))
+			}
 			return ff.ErrHelp
 		},
 	}
+	name := subcommandName(args)
 	for _, c := range commands {
-		r.cmd.Subcommands = append(r.cmd.Subcommands, c(r))
+		if c.name == name {
+			r.cmd.Subcommands = []*ff.Command{c.new(r)}
+			return r
+		}
+	}
+	for _, c := range commands {
+		r.cmd.Subcommands = append(r.cmd.Subcommands, c.new(r))
 	}
 	return r
+}
+
+// subcommandName is the first argument that is not a global flag or a
+// global flag's value ("" if none): every global flag takes a value, given
+// as --flag=value or as the next argument.
+func subcommandName(args []string) string {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			return ""
+		case strings.HasPrefix(a, "-"):
+			if !strings.Contains(a, "=") {
+				i++
+			}
+		default:
+			return a
+		}
+	}
+	return ""
 }
 
 // logger returns the process's logger as the global flags ask, writing
@@ -82,7 +131,7 @@ func (r *root) level() slog.Level {
 
 // run parses args and runs the selected subcommand; it returns the exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	return newRoot(stdout, stderr).run(ctx, args)
+	return newRoot(stdout, stderr, args...).run(ctx, args)
 }
 
 // run parses args and runs the selected subcommand; it returns the exit
@@ -93,7 +142,7 @@ func (r *root) run(ctx context.Context, args []string) int {
 		// Flags after the arguments (surge load URL --rate 100): parse
 		// again with the arguments moved behind the flags.
 		started := r.started
-		r = newRoot(r.stdout, r.stderr)
+		r = newRoot(r.stdout, r.stderr, moved...)
 		r.started = started
 		err = r.cmd.Parse(moved, ff.WithEnvVarPrefix(envPrefix))
 	}

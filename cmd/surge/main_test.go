@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -223,5 +224,37 @@ func TestFlagsAfterArguments(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "refused: 7") {
 		t.Errorf("want 7 refused requests in the report:\n%s", out.String())
+	}
+}
+
+func TestRootBuildsTheNamedSubcommand(t *testing.T) {
+	all := len(commands)
+	for _, c := range []struct {
+		args []string
+		want []string // subcommands built; nil: all of them
+	}{
+		{[]string{"function"}, []string{"function"}},
+		{[]string{"--log-level", "debug", "serve", "--addr", ":0"}, []string{"serve"}},
+		{[]string{"--log-format=json", "load", "http://127.0.0.1:1"}, []string{"load"}},
+		{[]string{"table", "create"}, []string{"table"}},
+		{nil, nil},
+		{[]string{"--help"}, nil},
+		{[]string{"--log-level", "serve"}, nil}, // serve is the flag's value
+		{[]string{"nosuch"}, nil},
+		{[]string{"--", "serve"}, nil},
+	} {
+		r := newRoot(io.Discard, io.Discard, c.args...)
+		var got []string
+		for _, s := range r.cmd.Subcommands {
+			got = append(got, s.Name)
+		}
+		if c.want == nil && len(got) != all || c.want != nil && !slices.Equal(got, c.want) {
+			t.Errorf("%q: built %q, want %q (nil: all %d)", c.args, got, c.want, all)
+		}
+	}
+	// An unknown subcommand is reported with the whole list.
+	var out bytes.Buffer
+	if code := run(context.Background(), []string{"nosuch"}, &out, &out); code == 0 || !strings.Contains(out.String(), "serve") {
+		t.Errorf("surge nosuch: exit code %d, want an error that lists the subcommands:\n%s", code, out.String())
 	}
 }
