@@ -77,7 +77,14 @@ func ParseK8s(s string) (*K8s, error) {
 	return k, nil
 }
 
-var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
+// isDNSLabel reports whether s is an RFC 1123 label, as Kubernetes names
+// are: at most 63 lower-case letters, digits and '-', starting and ending
+// with a letter or digit. (The length is checked apart: a counted
+// repetition in the expression costs a cold start of every surge process
+// to compile.)
+func isDNSLabel(s string) bool { return len(s) <= 63 && dnsLabel.MatchString(s) }
+
+var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
 
 // The manifest's objects, with the field names of the Kubernetes API
 // (k8s.io/api core/v1 and batch/v1; the tests decode them with those
@@ -213,11 +220,11 @@ func (k *K8s) Manifest(w io.Writer, s load.Scenario, sp load.Split, now time.Tim
 		name = "surge-load-" + id[:12]
 	}
 	for what, v := range map[string]string{"name": name, "claim": k.Claim} {
-		if len(v) > 52 || !dnsLabel.MatchString(v) {
+		if len(v) > 52 || !isDNSLabel(v) {
 			return fmt.Errorf("%s %q: want a DNS label (lower-case letters, digits and '-') of at most 52 characters", what, v)
 		}
 	}
-	if k.Namespace != "" && !dnsLabel.MatchString(k.Namespace) {
+	if k.Namespace != "" && !isDNSLabel(k.Namespace) {
 		return fmt.Errorf("namespace %q: want a DNS label", k.Namespace)
 	}
 	if k.Image == "" {

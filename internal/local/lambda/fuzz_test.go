@@ -32,7 +32,7 @@ func FuzzParseFunctionName(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if !nameRe.MatchString(name) || strings.Contains(q, ":") {
+		if !validName(name) || strings.Contains(q, ":") {
 			t.Errorf("%q: got name %q qualifier %q", s, name, q)
 		}
 	})

@@ -184,7 +184,7 @@ func parseFunctionName(s string) (name, qualifier string, err error) {
 	default:
 		return "", "", errors.New("1 validation error detected: Value '" + clip(s) + "' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern")
 	}
-	if !nameRe.MatchString(name) || (len(parts) == 2 && qualifier == "") {
+	if !validName(name) || (len(parts) == 2 && qualifier == "") {
 		return "", "", errors.New("1 validation error detected: Value '" + clip(s) + "' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern")
 	}
 	return name, qualifier, nil
