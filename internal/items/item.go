@@ -84,9 +84,25 @@ func (it *Item) AppendJSON(dst []byte) []byte {
 // TimeLayout is RFC 3339 with milliseconds, as the contract's timestamps are.
 const TimeLayout = "2006-01-02T15:04:05.000Z07:00"
 
-// AppendTime appends t in UTC in TimeLayout.
+// AppendTime appends t in UTC in TimeLayout. Every item in a response
+// has two timestamps (a list page of 250 has 500), so the layout's four-
+// digit years are written directly; others go through AppendFormat.
 func AppendTime(dst []byte, t time.Time) []byte {
-	return t.UTC().AppendFormat(dst, TimeLayout)
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return t.AppendFormat(dst, TimeLayout)
+	}
+	hour, minute, sec := t.Clock()
+	ms := t.Nanosecond() / int(time.Millisecond)
+	return append(dst,
+		byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-',
+		byte('0'+int(month)/10), byte('0'+int(month)%10), '-',
+		byte('0'+day/10), byte('0'+day%10), 'T',
+		byte('0'+hour/10), byte('0'+hour%10), ':',
+		byte('0'+minute/10), byte('0'+minute%10), ':',
+		byte('0'+sec/10), byte('0'+sec%10), '.',
+		byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10), 'Z')
 }
 
 // Now returns the current time as items carry it: UTC, whole milliseconds.
