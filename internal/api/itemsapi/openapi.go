@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"encoding/hex"
 	"net/http"
+	"sync"
 
 	"github.com/surgehq/surge/internal/api/rest"
 )
@@ -16,19 +17,21 @@ import (
 //go:embed openapi.json
 var OpenAPI []byte
 
-// openAPIETag identifies the document's version for conditional GETs.
-var openAPIETag = func() string {
+// openAPIETag identifies the document's version for conditional GETs,
+// hashed when first asked for rather than at every process start.
+var openAPIETag = sync.OnceValue(func() string {
 	sum := sha256.Sum256(OpenAPI)
 	return `"` + hex.EncodeToString(sum[:8]) + `"`
-}()
+})
 
 // openAPI serves GET /openapi.json.
 func (h *Handler) openAPI(w http.ResponseWriter, r *http.Request) {
 	hdr := w.Header()
-	hdr["Etag"] = []string{openAPIETag}
+	tag := openAPIETag()
+	hdr["Etag"] = []string{tag}
 	hdr["Cache-Control"] = []string{"no-cache"}
 	cond := rest.RequestConditions(r)
-	switch cond.Evaluate(r.Method, true, openAPIETag[1:len(openAPIETag)-1], true) {
+	switch cond.Evaluate(r.Method, true, tag[1:len(tag)-1], true) {
 	case rest.Failed:
 		h.fail(w, r, errPrecondition())
 		return

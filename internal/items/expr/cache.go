@@ -48,7 +48,9 @@ type parseCache struct {
 var cache = newParseCache(CacheSize)
 
 func newParseCache(n int) *parseCache {
-	return &parseCache{m: make(map[cacheKey]*parsed, n), ring: make([]cacheKey, 0, n), max: n}
+	// The map and the ring grow as expressions come (most processes see
+	// none): made at their bound, they cost every process start 160 KB.
+	return &parseCache{m: map[cacheKey]*parsed{}, max: n}
 }
 
 func (c *parseCache) get(k cacheKey) *parsed {

@@ -106,7 +106,7 @@ func checkPath(p path) error {
 	for _, e := range p {
 		switch e.kind {
 		case eName:
-			if reserved[strings.ToLower(e.text)] {
+			if reserved()[strings.ToLower(e.text)] {
 				return msgError("Attribute name is a reserved keyword; reserved keyword: " + e.text)
 			}
 		case eIndex:

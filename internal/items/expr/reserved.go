@@ -1,16 +1,20 @@
 package expr
 
-import "strings"
+import (
+	"strings"
+	"sync"
+)
 
 // reserved are DynamoDB's reserved words (the developer guide's list, lower
-// case): a name that is one of them, in any case, needs a #name.
-var reserved = func() map[string]bool {
+// case): a name that is one of them, in any case, needs a #name. The set
+// is built when an expression first needs it, not at every process start.
+var reserved = sync.OnceValue(func() map[string]bool {
 	m := map[string]bool{}
 	for _, w := range strings.Fields(reservedWords) {
 		m[w] = true
 	}
 	return m
-}()
+})
 
 const reservedWords = `
 abort absolute action add after agent aggregate all allocate alter analyze and any archive are

@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"html/template"
 	"strings"
+	"sync"
 )
 
 // The charting library, vendored by scripts/vendor-chartlib at the
@@ -42,6 +43,9 @@ func pinField(name string) string {
 	return ""
 }
 
-// pageTemplate is parsed once; the template is part of the binary, and a
-// test renders it.
-var pageTemplate = template.Must(template.New("page").Parse(pageHTML))
+// pageTemplate is parsed once, when a report is first written (not at the
+// start of every surge process); the template is part of the binary, and
+// a test renders it.
+var pageTemplate = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("page").Parse(pageHTML))
+})

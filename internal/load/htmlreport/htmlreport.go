@@ -111,7 +111,7 @@ func (d *Document) Write(w io.Writer) error {
 		return err
 	}
 	var buf bytes.Buffer
-	if err := pageTemplate.Execute(&buf, p); err != nil {
+	if err := pageTemplate().Execute(&buf, p); err != nil {
 		return fmt.Errorf("html report: %w", err)
 	}
 	if _, err := w.Write(buf.Bytes()); err != nil {

@@ -34,7 +34,9 @@ type probeResult struct {
 	err error
 }
 
-var moduleRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$`)
+var moduleRe = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$`)
+})
 
 // probePython runs cmd to learn its executable and version, and whether it
 // imports modules.
@@ -46,7 +48,7 @@ func probePython(ctx context.Context, cmd string, modules []string) (interp, err
 	script := "import sys\nprint(sys.executable)\nprint('%d.%d.%d' % sys.version_info[:3])\n"
 	last := ""
 	for _, m := range modules {
-		if !moduleRe.MatchString(m) {
+		if !moduleRe().MatchString(m) {
 			return interp{}, fmt.Errorf("runtimes: python module %q: not a module name", m)
 		}
 		script += "import " + m + "\n"

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/surgehq/surge/internal/local/lambda"
 )
@@ -219,9 +220,13 @@ func codeDir(dir string) (string, error) {
 }
 
 var (
-	pyIdent     = `[A-Za-z_][A-Za-z0-9_]*`
-	pythonRe    = regexp.MustCompile(`^` + pyIdent + `([./]` + pyIdent + `)*\.` + pyIdent + `$`)
-	nodeBaseRe  = regexp.MustCompile(`^[^.]+\.[^.]+(\.[^.]+)*$`)
+	pyIdent = `[A-Za-z_][A-Za-z0-9_]*`
+	// The expressions are compiled when first used, not at every start
+	// of a surge process.
+	pythonRe = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^` + pyIdent + `([./]` + pyIdent + `)*\.` + pyIdent + `$`)
+	})
+	nodeBaseRe  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[^.]+\.[^.]+(\.[^.]+)*$`) })
 	handlerHelp = map[Family]string{
 		Python: "module.function, such as app.lambda_handler or pkg/mod.handler",
 		Node:   "file.function, such as index.handler or src/app.handler",
@@ -241,14 +246,14 @@ func CheckHandler(runtime, handler string) error {
 	}
 	switch family {
 	case Python:
-		if !pythonRe.MatchString(handler) {
+		if !pythonRe().MatchString(handler) {
 			return bad()
 		}
 	case Node:
 		base := handler[strings.LastIndexByte(handler, '/')+1:]
 		// ".." is refused as Lambda's Node.js runtime refuses it; an
 		// absolute directory is taken, as there.
-		if strings.Contains(handler, "..") || !nodeBaseRe.MatchString(base) {
+		if strings.Contains(handler, "..") || !nodeBaseRe().MatchString(base) {
 			return bad()
 		}
 	case Provided:
