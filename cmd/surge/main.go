@@ -13,6 +13,8 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 
@@ -36,6 +38,9 @@ type root struct {
 
 	logFormat string
 	logLevel  string
+	// cpuProfile and memProfile name the files of --cpu-profile and
+	// --mem-profile.
+	cpuProfile, memProfile string
 	// started, when set (by a test), is given the server of `surge serve`
 	// once it listens, before it serves.
 	started func(*server.Server)
@@ -63,6 +68,8 @@ func newRoot(stdout, stderr io.Writer, args ...string) *root {
 	r.flags = ff.NewFlagSet("surge")
 	r.flags.StringEnumVar(&r.logFormat, 0, "log-format", "log format: text or json", "text", "json")
 	r.flags.StringEnumVar(&r.logLevel, 0, "log-level", "log level: info, debug, warn or error", "info", "debug", "warn", "error")
+	r.flags.StringVar(&r.cpuProfile, 0, "cpu-profile", "", "write a CPU profile of the subcommand's run to this file (go tool pprof reads it)")
+	r.flags.StringVar(&r.memProfile, 0, "mem-profile", "", "write an allocation profile to this file when the subcommand ends")
 	r.cmd = &ff.Command{
 		Name:      "surge",
 		Usage:     "surge [FLAGS] <SUBCOMMAND> ...",
@@ -129,6 +136,44 @@ func (r *root) level() slog.Level {
 	return level
 }
 
+// runProfiled runs the parsed command, with the profiles the global flags
+// ask for.
+func (r *root) runProfiled(ctx context.Context) error {
+	if r.cpuProfile != "" {
+		f, err := os.Create(r.cpuProfile)
+		if err != nil {
+			return fmt.Errorf("--cpu-profile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("--cpu-profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	err := r.cmd.Run(ctx)
+	if r.memProfile != "" {
+		if perr := writeHeapProfile(r.memProfile); perr != nil && err == nil {
+			err = perr
+		}
+	}
+	return err
+}
+
+// writeHeapProfile writes the allocation profile (every allocation since
+// the start, sampled; and what is live after a collection) to path.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("--mem-profile: %w", err)
+	}
+	runtime.GC()
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return fmt.Errorf("--mem-profile: %w", err)
+	}
+	return f.Close()
+}
+
 // run parses args and runs the selected subcommand; it returns the exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return newRoot(stdout, stderr, args...).run(ctx, args)
@@ -147,7 +192,7 @@ func (r *root) run(ctx context.Context, args []string) int {
 		err = r.cmd.Parse(moved, ff.WithEnvVarPrefix(envPrefix))
 	}
 	if err == nil {
-		err = r.cmd.Run(ctx)
+		err = r.runProfiled(ctx)
 	}
 	return cli.Exit(r.stderr, r.cmd, err, envPrefix)
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"os/exec"
 	"slices"
 	"strings"
@@ -256,5 +257,30 @@ func TestRootBuildsTheNamedSubcommand(t *testing.T) {
 	var out bytes.Buffer
 	if code := run(context.Background(), []string{"nosuch"}, &out, &out); code == 0 || !strings.Contains(out.String(), "serve") {
 		t.Errorf("surge nosuch: exit code %d, want an error that lists the subcommands:\n%s", code, out.String())
+	}
+}
+
+func TestProfileFlags(t *testing.T) {
+	dir := t.TempDir()
+	cpu, mem := filepath.Join(dir, "cpu.pprof"), filepath.Join(dir, "mem.pprof")
+	var out bytes.Buffer
+	args := []string{"--cpu-profile", cpu, "--mem-profile", mem, "load", "http://127.0.0.1:1",
+		"--requests", "3", "--rate", "100", "--preseed", "0", "--progress", "none"}
+	if code := run(context.Background(), args, &out, &out); code != 0 {
+		t.Fatalf("exit code %d:\n%s", code, out.String())
+	}
+	for _, f := range []string{cpu, mem} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A profile is a gzipped protocol buffer.
+		if len(b) < 20 || b[0] != 0x1f || b[1] != 0x8b {
+			t.Errorf("%s: not a profile (%d bytes)", f, len(b))
+		}
+	}
+	code := run(context.Background(), []string{"--cpu-profile", filepath.Join(dir, "no", "such", "dir"), "load", "http://127.0.0.1:1"}, &out, &out)
+	if code == 0 || !strings.Contains(out.String(), "--cpu-profile") {
+		t.Errorf("an unwritable profile: exit code %d, want an error naming the flag:\n%s", code, out.String())
 	}
 }
