@@ -4,11 +4,7 @@
 # many provisioned instances (so that no cold start muddies the measure)
 # at MEMORY MB each, seeds items, and loads GET /items?limit=10 with
 # `surge load` twice: closed model with as many users as the cap, then
-# open model at twice the rate that run reached. Little's law says the
-# rate the pool serves is the requests in it over the time each takes
-# (rate = concurrency / response time): the first run's users / response
-# time is its rate; in the second the pool serves about the same rate,
-# the cap's, and throttles (429) the rest, at once.
+# open model at twice the rate that run reached.
 #
 # At the default 128 MB an instance has 0.072 of a CPU (where cgroups
 # allow), so its service time is its CPU quota's, and 16 of them still fit
@@ -18,11 +14,20 @@
 #
 # Per run it prints: the load (users, or offered rate); the rate served
 # (2xx) and throttled, from the pool's metrics; the clients' mean
-# response time and, for the closed run, users / response time, the rate
-# Little's law predicts; the mean service time on an instance (Lambda's
-# Duration); rate x service time, the instances busy on average, which
-# the cap bounds; and cap / service time, the most the cap allows at that
-# service time.
+# response time and, for the closed run, users / response time (the
+# clients' side of Little's law); the mean service time on an instance
+# (svc: Lambda's Duration); the mean time an invocation held an instance
+# (hold: surge_lambda_busy_seconds_total over the invocations, from
+# dispatch to answer); busy, the instances in use on average (the busy
+# seconds over the run's time), which the cap bounds; little, the rate
+# served over busy / svc, Little's law with the function's own service
+# time (goal >= 0.90: the pool costs little beyond the function's
+# Duration while it holds an instance); and, for the open run, the rate
+# Erlang's loss formula (Erlang B) predicts from the offered rate, the
+# cap and the holding time. Lambda queues no synchronous invocation, so
+# with arrivals at random an instance that frees waits for the next one
+# while others are throttled at once: the pool is a loss system, and busy
+# stays under the cap as Erlang B says, not at it.
 #
 #   bench/pool-throughput.sh                        # caps 1 2 4 8 16, 10 s each
 #   CAPS="2 8 16" MEMORY=1769 DURATION=20s bench/pool-throughput.sh
@@ -38,12 +43,12 @@ build_functions
 secs=$(awk -v d="$DURATION" 'BEGIN { sub(/s$/, "", d); print d }')
 
 printf '\nthroughput through the pool, GET /items?limit=10, %s MB instances, %s per run\n' "$MEMORY" "$DURATION"
-printf '%4s %10s %10s %12s %9s %13s %11s %11s %11s\n' cap load "served/s" "throttled/s" "resp ms" "users/resp/s" "service ms" "rate x svc" "cap/svc /s"
+printf '%4s %10s %9s %11s %8s %12s %8s %8s %6s %7s %13s\n' cap load "served/s" "throttled/s" "resp ms" "users/resp/s" "svc ms" "hold ms" busy little "Erlang B /s"
 for cap in $CAPS; do
 	data=$(mktemp -d)
 	"$BIN/surge" --log-level warn serve --addr "$ADDR" --admin-addr "$ADMIN" --data "$data" --access-log=false --function-logs=false \
 		--functions --function-reserved-concurrency "$cap" --function-provisioned "$cap" \
-		--function-memory "$MEMORY" >"$OUT/pool-serve-$cap.log" 2>&1 &
+		--function-memory "$MEMORY" ${FUNCTION_ENV:+--function-env "$FUNCTION_ENV"} >"$OUT/pool-serve-$cap.log" 2>&1 &
 	PIDS+=($!)
 	for _ in $(seq 200); do curl -fs -o /dev/null "http://$ADDR/healthz" && break; sleep 0.05; done
 	"$BIN/surge" load --model closed --vus 1 -n 100 --mix create=1 --preseed 0 --progress none \
@@ -66,14 +71,29 @@ for cap in $CAPS; do
 		thr=$(d 'surge_lambda_throttles_total{function="surge-items",reason="ReservedFunctionConcurrentInvocationLimitExceeded"}')
 		dsum=$(d 'surge_lambda_duration_seconds_sum{function="surge-items"}')
 		dcnt=$(d 'surge_lambda_duration_seconds_count{function="surge-items"}')
+		busy=$(d 'surge_lambda_busy_seconds_total{function="surge-items"}')
 		elapsed=$(jq -r .elapsedSeconds "$OUT/pool-$cap-$run.json" 2>/dev/null || echo "$secs")
 		resp=$(jq -r .total.latency.avgMs "$OUT/pool-$cap-$run.json" 2>/dev/null || echo 0)
 		served=$(awk -v inv="$inv" -v t="$elapsed" 'BEGIN { print inv / t }')
-		awk -v cap="$cap" -v label="$label" -v run="$run" -v inv="$inv" -v thr="$thr" -v ds="$dsum" -v dc="$dcnt" -v t="$elapsed" -v r="$resp" 'BEGIN {
-			rate = inv / t; svc = (dc > 0) ? ds / dc : 0
-			little = (run == "closed" && r > 0) ? sprintf("%.0f", cap / r * 1000) : "-"
-			printf "%4d %10s %10.0f %12.0f %9.2f %13s %11.2f %11.2f %11.0f\n", cap, label, rate, thr / t, r, little,
-				svc * 1000, rate * svc, (svc > 0) ? cap / svc : 0
+		awk -v cap="$cap" -v label="$label" -v run="$run" -v inv="$inv" -v thr="$thr" -v ds="$dsum" -v dc="$dcnt" \
+			-v t="$elapsed" -v r="$resp" -v bs="$busy" -v offered="${rate:-0}" 'BEGIN {
+			rate = inv / t; svc = (dc > 0) ? ds / dc : 0; hold = (inv > 0) ? bs / inv : 0; busy = bs / t
+			clients = (run == "closed" && r > 0) ? sprintf("%.0f", cap / r * 1000) : "-"
+			# Little law, with the service time of the function itself: the
+			# rate the instances in use would serve if holding one cost
+			# nothing beyond its Duration.
+			little = (svc > 0 && busy > 0) ? sprintf("%.2f", rate / (busy / svc)) : "-"
+			# Lambda queues no synchronous invocation: with open arrivals the
+			# pool is a loss system, whose carried rate Erlang B gives from
+			# the offered rate and the holding time.
+			erlang = "-"
+			if (run == "open" && hold > 0) {
+				a = offered * hold; b = 1
+				for (k = 1; k <= cap; k++) b = a * b / (k + a * b)
+				erlang = sprintf("%.0f", offered * (1 - b))
+			}
+			printf "%4d %10s %9.0f %11.0f %8.2f %12s %8.2f %8.2f %6.2f %7s %13s\n", cap, label, rate, thr / t, r, clients,
+				svc * 1000, hold * 1000, busy, little, erlang
 		}'
 	done
 	kill "${PIDS[-1]}" 2>/dev/null || true

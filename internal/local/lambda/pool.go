@@ -51,8 +51,12 @@ type Pool struct {
 	changed  chan struct{} // closed and replaced at every change of state
 	// provArea is the integral of provBusy over real time since lastTick,
 	// for the utilisation target tracking reads.
-	provArea   time.Duration
-	provMark   time.Time
+	provArea time.Duration
+	provMark time.Time
+	// busyArea is the integral of busy over real time since the pool
+	// started, up to busyMark: the instance-time invocations held.
+	busyArea   time.Duration
+	busyMark   time.Time
 	lastTick   time.Time
 	utilNow    float64
 	starts     int64
@@ -101,7 +105,7 @@ func New(cfg Config) (*Pool, error) {
 		return nil, fmt.Errorf("lambda: function %s: %w", cfg.Name, err)
 	}
 	p.provWant = p.scaler.Desired()
-	p.lastTick, p.provMark = time.Now(), time.Now()
+	p.lastTick, p.provMark, p.busyMark = time.Now(), time.Now(), time.Now()
 	p.env = p.baseEnv()
 	if cfg.Limits == LimitsAuto {
 		cg, err := newCgroups(cfg.Name)
@@ -242,6 +246,7 @@ func (p *Pool) throttle(reason string) error {
 // hold gives in a concurrency slot; p.mu is held.
 func (p *Pool) hold(in *instance) {
 	in.holds = true
+	p.markBusy()
 	p.busy++
 	if in.prov {
 		p.markProv()
@@ -259,11 +264,20 @@ func (p *Pool) unhold(in *instance) {
 		in.account = false
 		p.cfg.Account.give()
 	}
+	p.markBusy()
 	p.busy--
 	if in.prov {
 		p.markProv()
 		p.provBusy--
 	}
+}
+
+// markBusy folds the busy time so far into busyArea, before busy
+// changes; p.mu is held.
+func (p *Pool) markBusy() {
+	now := time.Now()
+	p.busyArea += time.Duration(p.busy) * now.Sub(p.busyMark)
+	p.busyMark = now
 }
 
 // markProv folds the provisioned instances' busy time so far into the

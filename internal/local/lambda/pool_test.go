@@ -426,3 +426,47 @@ func jsonField(t testing.TB, b []byte, name string) string {
 	}
 	return fmt.Sprint(m[name])
 }
+
+// TestBusySeconds holds the pool's busy integral to Little's law: over
+// invocations on warm instances, the instance-time held lies between the
+// invocations' Durations and their callers' wall times, summed.
+func TestBusySeconds(t *testing.T) {
+	f := newFault(t, lambda.Config{Name: "busy", ReservedConcurrency: 2})
+	var wg sync.WaitGroup
+	for range 2 { // two warm instances
+		wg.Add(1)
+		go func() { defer wg.Done(); invoke(t, f.Pool, event("/sleep", "ms", "50")) }()
+	}
+	wg.Wait()
+	before := f.Stats().BusySeconds
+	var mu sync.Mutex
+	var durations, walls time.Duration
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 5 {
+				t0 := time.Now()
+				r := invoke(t, f.Pool, event("/sleep", "ms", "80"))
+				wall := time.Since(t0)
+				mu.Lock()
+				durations, walls = durations+r.Duration, walls+wall
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	s := f.Stats()
+	busy := time.Duration((s.BusySeconds - before) * float64(time.Second))
+	if busy < durations || busy > walls {
+		t.Errorf("busy %v over 10 invocations, want between their Durations %v and their wall times %v", busy, durations, walls)
+	}
+	if s.Busy != 0 {
+		t.Errorf("%d busy after the invocations", s.Busy)
+	}
+	// Idle instances add nothing.
+	time.Sleep(50 * time.Millisecond)
+	if after := f.Stats().BusySeconds; after != s.BusySeconds {
+		t.Errorf("busy seconds grew from %v to %v with no invocation", s.BusySeconds, after)
+	}
+}

@@ -155,6 +155,13 @@ type Stats struct {
 	// ProvisionedInitFailures counts the provisioned inits that failed
 	// since the last one that succeeded.
 	ProvisionedInitFailures int
+	// BusySeconds is the instance-time that invocations have held the
+	// concurrency cap since the pool started, in seconds: from the
+	// invocation's dispatch to its answer, a cold start's init included.
+	// Its increase over an interval, divided by the interval, is the mean
+	// concurrency in use; by Little's law, the rate served times the mean
+	// time an invocation holds an instance.
+	BusySeconds float64
 }
 
 // PIDs returns the process ids of the pool's instances that are running
@@ -181,7 +188,8 @@ func (p *Pool) Stats() Stats {
 func (p *Pool) statsLocked() Stats {
 	s := Stats{Provisioned: p.provWant, ProvisionedMin: p.scaler.Min(), ProvisionedMax: p.scaler.Max(),
 		Utilization: p.utilNow, ConcurrencyCap: p.cfg.concurrency(), Starts: p.starts, ColdStarts: p.coldStarts,
-		ProvisionedInitFailures: p.provFail}
+		ProvisionedInitFailures: p.provFail,
+		BusySeconds:             (p.busyArea + time.Duration(p.busy)*time.Since(p.busyMark)).Seconds()}
 	for in := range p.live {
 		switch in.state {
 		case stInit:

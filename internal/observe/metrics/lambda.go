@@ -148,10 +148,12 @@ var (
 		"The function's memory size (REPORT Memory Size).", []string{"function"}, nil)
 	descCap = prometheus.NewDesc("surge_lambda_concurrency_limit",
 		"The function's concurrency cap: its reserved concurrency, else the account's limit.", []string{"function"}, nil)
+	descBusySeconds = prometheus.NewDesc("surge_lambda_busy_seconds_total",
+		"Instance-seconds invocations have held the concurrency cap, from dispatch to answer (a cold start's init included): its rate is the mean concurrency in use.", []string{"function"}, nil)
 )
 
 func (c *poolCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descConcurrent, descProvConcurrent, descProvisioned, descUtilization, descInstances, descCap, descMemorySize} {
+	for _, d := range []*prometheus.Desc{descConcurrent, descProvConcurrent, descProvisioned, descUtilization, descInstances, descCap, descMemorySize, descBusySeconds} {
 		ch <- d
 	}
 }
@@ -174,6 +176,7 @@ func (c *poolCollector) Collect(ch chan<- prometheus.Metric) {
 		g(descUtilization, s.Utilization)
 		g(descCap, float64(s.ConcurrencyCap))
 		g(descMemorySize, float64(int64(p.Config().MemoryMB)<<20))
+		ch <- prometheus.MustNewConstMetric(descBusySeconds, prometheus.CounterValue, s.BusySeconds, name)
 		od, pc := lambda.InitType(false), lambda.InitType(true)
 		g(descInstances, float64(s.Initializing-s.ProvisionedInitializing), "initializing", od)
 		g(descInstances, float64(s.Idle-s.ProvisionedIdle), "idle", od)
