@@ -159,3 +159,29 @@ func BenchmarkCreateParallel(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkOpen opens an existing database as a function instance does
+// (one read connection) and reads one item: the store's share of a local
+// function's cold start. Closing (which an instance never does: it is
+// killed) is not timed.
+func BenchmarkOpen(b *testing.B) {
+	path := b.TempDir() + "/items.db"
+	s, err := sqlite.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	fill(b, s, 10)
+	s.Close()
+	for b.Loop() {
+		s, err := sqlite.Open(path, sqlite.WithReadConns(1))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := s.Get(ctx, benchKey(1), items.ReadOptions{}); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		s.Close()
+		b.StartTimer()
+	}
+}
