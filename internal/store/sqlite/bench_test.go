@@ -162,8 +162,9 @@ func BenchmarkCreateParallel(b *testing.B) {
 
 // BenchmarkOpen opens an existing database as a function instance does
 // (one read connection) and reads one item: the store's share of a local
-// function's cold start. Closing (which an instance never does: it is
-// killed) is not timed.
+// function's cold start; with the writer at open, and on first write (as
+// function instances open it). Closing (which an instance never does: it
+// is killed) is not timed.
 func BenchmarkOpen(b *testing.B) {
 	path := b.TempDir() + "/items.db"
 	s, err := sqlite.Open(path)
@@ -172,16 +173,26 @@ func BenchmarkOpen(b *testing.B) {
 	}
 	fill(b, s, 10)
 	s.Close()
-	for b.Loop() {
-		s, err := sqlite.Open(path, sqlite.WithReadConns(1))
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := s.Get(ctx, benchKey(1), items.ReadOptions{}); err != nil {
-			b.Fatal(err)
-		}
-		b.StopTimer()
-		s.Close()
-		b.StartTimer()
+	for _, c := range []struct {
+		name string
+		opts []sqlite.Option
+	}{
+		{"writer-at-open", []sqlite.Option{sqlite.WithReadConns(1)}},
+		{"writer-on-first-write", []sqlite.Option{sqlite.WithReadConns(1), sqlite.WithWriterOnFirstWrite()}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				s, err := sqlite.Open(path, c.opts...)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := s.Get(ctx, benchKey(1), items.ReadOptions{}); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				s.Close()
+				b.StartTimer()
+			}
+		})
 	}
 }

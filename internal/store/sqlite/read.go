@@ -40,6 +40,13 @@ func (s *Store) newReader() (*reader, error) {
 	if err != nil {
 		return nil, err
 	}
+	return s.readerOn(conn)
+}
+
+// readerOn makes a reader of conn, a connection of openConn(false); on
+// failure conn is closed.
+func (s *Store) readerOn(conn *sqlite3.Conn) (*reader, error) {
+	var err error
 	r := &reader{conn: conn}
 	for _, p := range []struct {
 		stmt **sqlite3.Stmt

@@ -103,6 +103,26 @@ func migrate(conn *sqlite3.Conn) (err error) {
 	return nil
 }
 
+// schemaCurrent reports whether the file conn reads is in WAL mode with
+// this build's schema, so that nothing needs to be written to open it.
+func schemaCurrent(conn *sqlite3.Conn) (bool, error) {
+	stmt, _, err := conn.Prepare("PRAGMA journal_mode")
+	if err != nil {
+		return false, err
+	}
+	mode := ""
+	if stmt.Step() {
+		mode = stmt.ColumnText(0)
+	}
+	err = stmt.Err()
+	stmt.Close()
+	if err != nil || mode != "wal" {
+		return false, err
+	}
+	v, err := userVersion(conn)
+	return err == nil && v == len(migrations), err
+}
+
 func userVersion(conn *sqlite3.Conn) (int, error) {
 	stmt, _, err := conn.Prepare("PRAGMA user_version")
 	if err != nil {

@@ -108,6 +108,7 @@ type config struct {
 	busyTimeout time.Duration
 	observer    Observer
 	cacheBytes  int64
+	lazyWriter  bool
 }
 
 // WithClock sets the clock that gives items their timestamps and expires
@@ -192,6 +193,20 @@ func WithItemCache(bytes int64) Option {
 	}
 }
 
+// WithWriterOnFirstWrite defers the writer's connection to the first
+// write, where the file already holds the current schema in WAL mode: a
+// store that may only read (a local function instance serving GETs) then
+// opens one connection, not two, and takes no write lock to check the
+// schema. A file that needs its schema made or migrated is opened as
+// without the option. A writer that cannot be opened then fails the
+// writes that need it, not the opening.
+func WithWriterOnFirstWrite() Option {
+	return func(cfg *config) error {
+		cfg.lazyWriter = true
+		return nil
+	}
+}
+
 // WithObserver sets an Observer of the writer's batches.
 func WithObserver(o Observer) Option {
 	return func(cfg *config) error {
@@ -255,33 +270,68 @@ func Open(path string, opts ...Option) (*Store, error) {
 		reqs:  make(chan *request, 4*cfg.maxBatch),
 		done:  make(chan struct{}),
 	}
-	conn, err := s.openConn(true)
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, openError(path, err))
+	var first *sqlite3.Conn // a reader's, when the writer can wait
+	if cfg.lazyWriter {
+		conn, err := s.openConn(false)
+		if err != nil {
+			return nil, fmt.Errorf("open %s: %w", path, openError(path, err))
+		}
+		if ok, err := schemaCurrent(conn); err == nil && ok {
+			first = conn
+		} else {
+			conn.Close()
+		}
 	}
-	if err := retryBusy(cfg.busyTimeout, func() error { return migrate(conn) }); err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("open %s: %w", path, openError(path, err))
-	}
-	if s.w, err = newWriter(conn, &s.cfg); err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("open %s: %w", path, err)
+	if first == nil {
+		if err := s.openWriter(); err != nil {
+			return nil, fmt.Errorf("open %s: %w", path, err)
+		}
 	}
 	for i := 0; i < cfg.readConns; i++ {
-		r, err := s.newReader()
+		var r *reader
+		var err error
+		if i == 0 && first != nil {
+			r, err = s.readerOn(first)
+		} else {
+			r, err = s.newReader()
+		}
 		if err != nil {
-			s.w.close()
+			if s.w != nil {
+				s.w.close()
+			}
 			s.closeReaders()
 			return nil, fmt.Errorf("open %s: %w", path, err)
 		}
 		s.all = append(s.all, r)
 		s.reads <- r
 	}
-	// The WAL-index exists once the writer's connection has read the
-	// database in WAL mode (migrate did).
+	// The WAL-index exists once a connection has read the database in
+	// WAL mode (migrate, or schemaCurrent, did).
 	s.cache = newItemCache(openWALIndex(path), cfg.cacheBytes)
 	go s.writeLoop()
 	return s, nil
+}
+
+// openWriter opens the writer's connection, brings the schema to this
+// build's (making it in a new file) and prepares the writer. It runs in
+// Open, or with WithWriterOnFirstWrite in the writer goroutine, before
+// its first batch.
+func (s *Store) openWriter() error {
+	conn, err := s.openConn(true)
+	if err != nil {
+		return openError(s.path, err)
+	}
+	if err := retryBusy(s.cfg.busyTimeout, func() error { return migrate(conn) }); err != nil {
+		conn.Close()
+		return openError(s.path, err)
+	}
+	w, err := newWriter(conn, &s.cfg)
+	if err != nil {
+		conn.Close()
+		return err
+	}
+	s.w = w
+	return nil
 }
 
 // openConn opens one connection with the store's settings. The writer's
@@ -404,7 +454,10 @@ func (s *Store) Close() error {
 	// reqs any more.
 	close(s.reqs)
 	<-s.done
-	err := s.w.close()
+	var err error
+	if s.w != nil {
+		err = s.w.close()
+	}
 	if rerr := s.closeReaders(); err == nil {
 		err = rerr
 	}

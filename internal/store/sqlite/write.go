@@ -218,6 +218,16 @@ func (s *Store) writeLoop() {
 
 // runBatch runs a batch of requests in one transaction and answers them.
 func (s *Store) runBatch(batch []*request) {
+	if s.w == nil { // WithWriterOnFirstWrite
+		if err := s.openWriter(); err != nil {
+			err = s.writeError("open the writer", err)
+			for _, r := range batch {
+				r.created, r.item, r.err = nil, nil, err
+				close(r.done)
+			}
+			return
+		}
+	}
 	w := s.w
 	start := time.Now()
 	err := w.exec(w.begin)
