@@ -11,14 +11,17 @@
 #   hello          bench/hello-lambda: aws-lambda-go answering a fixed
 #                  body, the floor of a Go function
 #   bootstrap      the Lambda build of surge's function (cmd/bootstrap)
-#   surge-function `surge function`, the same function in the surge binary
-# all three built for this machine as deploy/aws/build.sh builds the
-# bootstrap (surge as `go build` makes it). It prints, in ms:
+#   surge function `surge function`, the same function in the surge binary
+#   surge-function cmd/surge-function, the same function as a program of its
+#                  own (what surge serve --functions runs when it is
+#                  installed beside surge)
+# hello and bootstrap built as deploy/aws/build.sh builds the bootstrap,
+# surge and surge-function as `go build` makes them. It prints, in ms:
 #   first-p50/p99  request to answer of a cold start
 #   init-p50       process start to the runtime's first /next (Lambda's
 #                  Init Duration)
-# and the ratios: bootstrap over hello, and surge-function over
-# bootstrap. Goals: each within 1.2x; first-p50 under 30 ms here (AWS,
+# and the ratios: bootstrap over hello, and each of surge function and
+# surge-function over the bootstrap. Goals: each within 1.2x; first-p50 under 30 ms here (AWS,
 # published: Go about 459 ms p50, Python 700 to 1,200 ms). MEMORIES adds
 # rounds with cgroup limits of those sizes.
 #
@@ -44,7 +47,7 @@ run() { # PROGRAM [MEMORY]: prints first-p50 first-p99 init-p50
 	awk '/^BenchmarkColdStart/ { for (i = 2; i <= NF; i++) v[$i] = $(i - 1); print v["first-p50-ms"], v["first-p99-ms"], v["init-p50-ms"] }' <<<"$out"
 }
 
-progs=("hello:$BIN/hello-lambda" "bootstrap:$BIN/bootstrap" "surge-function:$BIN/surge function")
+progs=("hello:$BIN/hello-lambda" "bootstrap:$BIN/bootstrap" "surge function:$BIN/surge function" "surge-function:$BIN/surge-function")
 for mem in none $MEMORIES; do
 	declare -A p50 p99 init
 	p50=() p99=() init=()
@@ -60,16 +63,17 @@ for mem in none $MEMORIES; do
 	done
 	printf '\ncold start, memory %s, medians of %s rounds of %s runs (ms)\n' "$mem" "$ROUNDS" "$RUNS"
 	printf '%-16s %10s %10s %10s %10s\n' function first-p50 first-p99 init-p50 ratio
-	prev=
+	base=
 	for prog in "${progs[@]}"; do
 		name=${prog%%:*}
 		a=$(median ${p50[$name]}) b=$(median ${p99[$name]}) c=$(median ${init[$name]})
 		ratio=-
-		[ -n "$prev" ] && ratio=$(awk -v x="$a" -v y="$prev" 'BEGIN {printf "%.2f", x / y}')
+		[ -n "$base" ] && ratio=$(awk -v x="$a" -v y="$base" 'BEGIN {printf "%.2f", x / y}')
 		printf '%-16s %10s %10s %10s %10s\n' "$name" "$a" "$b" "$c" "$ratio"
-		prev=$a
+		# hello is the bootstrap's floor; the bootstrap, the others'.
+		[ "$name" = hello ] || [ "$name" = bootstrap ] && base=$a
 	done
 done
-echo "(ratio: first-p50 over the row above's; goal <= 1.20 for each)"
-ls -l "$BIN/hello-lambda" "$BIN/bootstrap" "$BIN/surge" | awk '{ printf "%s: %.1f MB\n", $NF, $5 / 1048576 }'
+echo "(ratio: first-p50 of the bootstrap over hello's, of the others over the bootstrap's; goal <= 1.20 for each)"
+ls -l "$BIN/hello-lambda" "$BIN/bootstrap" "$BIN/surge" "$BIN/surge-function" | awk '{ printf "%s: %.1f MB\n", $NF, $5 / 1048576 }'
 machine

@@ -4,11 +4,13 @@
 
 . bench/lib.sh
 
-# build_functions builds surge and the Lambda bootstrap for this machine
+# build_functions builds surge, surge-function and the Lambda bootstrap for
+# this machine
 # (as deploy/aws/build.sh's host build: stripped, lambda.norpc).
 build_functions() {
 	log "building surge and bootstrap into $BIN"
 	go build -o "$BIN/surge" ./cmd/surge
+	go build -o "$BIN/surge-function" ./cmd/surge-function
 	lambda_build "$BIN/bootstrap" ./cmd/bootstrap
 }
 

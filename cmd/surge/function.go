@@ -9,11 +9,7 @@ import (
 
 	"github.com/surgehq/surge/internal/cli"
 	"github.com/surgehq/surge/internal/function"
-	"github.com/surgehq/surge/internal/items"
-	"github.com/surgehq/surge/internal/store"
-	"github.com/surgehq/surge/internal/store/memstore"
-	"github.com/surgehq/surge/internal/store/remote"
-	"github.com/surgehq/surge/internal/store/sqlite"
+	"github.com/surgehq/surge/internal/function/localstore"
 )
 
 // newFunctionCommand makes `surge function`: the Lambda function of
@@ -29,7 +25,9 @@ func newFunctionCommand(r *root) *ff.Command {
 		LongHelp: "Runs the function that cmd/bootstrap deploys to AWS Lambda, as one function\n" +
 			"instance: it reads its configuration from the environment, opens its store,\n" +
 			"and takes events from the Lambda Runtime API at AWS_LAMBDA_RUNTIME_API until it\n" +
-			"is stopped. `surge serve --functions` runs it for each instance.\n\n" +
+			"is stopped. `surge serve --functions` runs it for each instance, unless\n" +
+			"surge-function (cmd/surge-function: this function alone, which starts in\n" +
+			"half the time) of the same build is installed beside surge.\n\n" +
 			"Environment, beside Lambda's and cmd/bootstrap's (SURGE_TABLE,\n" +
 			"SURGE_CACHE_CONTROL, SURGE_LOG_LEVEL, ...):\n" +
 			"  SURGE_STORE   sqlite:PATH, dynamodb://TABLE?endpoint=URL&region=R, mem:, or\n" +
@@ -47,25 +45,10 @@ func newFunctionCommand(r *root) *ff.Command {
 				<-ctx.Done()
 				os.Exit(0)
 			}()
-			if err := function.Run(openFunctionStore); err != nil {
+			if err := function.Run(localstore.Open); err != nil {
 				return cli.ExitError{Code: 1} // Run logged it
 			}
 			return nil
 		},
 	}
-}
-
-// openFunctionStore opens a function instance's store: SURGE_STORE, else
-// the DynamoDB table as cmd/bootstrap does. An instance serves one request
-// at a time, so SQLite gets one read connection.
-func openFunctionStore(ctx context.Context, cfg *function.Config) (items.Store, error) {
-	if cfg.Store == "" {
-		return function.OpenDynamo(ctx, cfg)
-	}
-	sync := cfg.Sync
-	if sync == "" {
-		sync = sqlite.DefaultSync
-	}
-	return store.Open(ctx, cfg.Store, sqlite.Backend(sqlite.WithSync(sync), sqlite.WithReadConns(1)),
-		function.DynamoDB(cfg), memstore.Backend(), remote.Backend(remote.WithToken(cfg.StoreToken)))
 }

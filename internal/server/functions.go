@@ -69,11 +69,11 @@ func (s *Server) poolConfig(fc *function.Config) (lambda.Config, error) {
 	}
 	fn.Env = append(fn.Env, c.Env...)
 	if len(fn.Command) == 0 && c.Runtime == "" {
-		exe, err := os.Executable()
+		cmd, err := ownFunctionCommand()
 		if err != nil {
-			return lambda.Config{}, fmt.Errorf("find this program for --functions: %w", err)
+			return lambda.Config{}, fmt.Errorf("--functions: %w", err)
 		}
-		fn.Command = []string{exe, "function"}
+		fn.Command = cmd
 	}
 	return s.functionPoolConfig(context.Background(), fn)
 }
@@ -210,11 +210,9 @@ func (s *Server) startFunctions(ctx context.Context, shared items.Store) (_ *fun
 					}
 				}
 				if fn.Command = c.command(); len(fn.Command) == 0 {
-					exe, err := os.Executable()
-					if err != nil {
-						return nil, fmt.Errorf("find this program for function %s: %w", fn.Name, err)
+					if fn.Command, err = ownFunctionCommand(); err != nil {
+						return nil, fmt.Errorf("function %s: %w", fn.Name, err)
 					}
-					fn.Command = []string{exe, "function"}
 				}
 				fn.Env = append(append(append([]string(nil), own...), c.Env...), fn.Env...)
 			}

@@ -16,12 +16,11 @@ import (
 
 	"github.com/surgehq/surge/internal/api/listen"
 	"github.com/surgehq/surge/internal/function"
+	"github.com/surgehq/surge/internal/function/localstore"
 	"github.com/surgehq/surge/internal/items"
 	"github.com/surgehq/surge/internal/server"
-	"github.com/surgehq/surge/internal/store"
 	"github.com/surgehq/surge/internal/store/dynamo/dynalitetest"
 	"github.com/surgehq/surge/internal/store/remote"
-	"github.com/surgehq/surge/internal/store/sqlite"
 	"github.com/surgehq/surge/internal/testkit/rawhttp"
 )
 
@@ -38,16 +37,12 @@ func TestMain(m *testing.M) {
 		if f := os.Getenv(envRuntimeFile); f != "" {
 			_ = os.WriteFile(f, []byte(os.Getenv("AWS_LAMBDA_RUNTIME_API")), 0o600)
 		}
-		if err := function.Run(openFunctionStore); err != nil {
+		if err := function.Run(localstore.Open); err != nil {
 			os.Exit(1)
 		}
 		return
 	}
 	os.Exit(m.Run())
-}
-
-func openFunctionStore(ctx context.Context, cfg *function.Config) (items.Store, error) {
-	return store.Open(ctx, cfg.Store, sqlite.Backend(sqlite.WithReadConns(1)), remote.Backend(remote.WithToken(cfg.StoreToken)))
 }
 
 // withFunctions runs the API through the local Lambda, its instances this
