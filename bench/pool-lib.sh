@@ -5,12 +5,16 @@
 . bench/lib.sh
 
 # build_functions builds surge, surge-function and the Lambda bootstrap for
-# this machine
-# (as deploy/aws/build.sh's host build: stripped, lambda.norpc).
+# this machine, all three as deploy/aws/build.sh's host build builds the
+# bootstrap (static, stripped, lambda.norpc), so that cold starts compare
+# what each program links and initialises, not how it was built: a
+# default `go build` here links the C library dynamically (the dynamic
+# loader costs a cold start about 1 ms) and aws-lambda-go's RPC mode
+# (encoding/gob's initialisers, 0.3 ms).
 build_functions() {
-	log "building surge and bootstrap into $BIN"
-	go build -o "$BIN/surge" ./cmd/surge
-	go build -o "$BIN/surge-function" ./cmd/surge-function
+	log "building surge, surge-function and bootstrap into $BIN"
+	lambda_build "$BIN/surge" ./cmd/surge
+	lambda_build "$BIN/surge-function" ./cmd/surge-function
 	lambda_build "$BIN/bootstrap" ./cmd/bootstrap
 }
 
