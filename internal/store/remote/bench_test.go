@@ -2,8 +2,10 @@ package remote_test
 
 import (
 	"context"
+	"fmt"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/surgehq/surge/internal/items"
@@ -45,5 +47,36 @@ func BenchmarkGet(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkList reads a page of 10 items (of 50, about 200 bytes each)
+// through the shared read cache over loopback HTTP, as a function
+// instance's GET /items?limit=10 does: both sides' encoding and decoding.
+func BenchmarkList(b *testing.B) {
+	ctx := context.Background()
+	st, err := sqlite.Open(filepath.Join(b.TempDir(), "items.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	for i := range 50 {
+		key := items.Key{Tenant: "t", ID: fmt.Sprintf("item-%03d", i)}
+		attrs := items.Attributes(`{"name":"a lamp for the desk","price":12.5,"tags":["light","desk"],"stock":{"east":4,"west":7},"note":"` + strings.Repeat("x", 80) + `"}`)
+		if _, err := st.Create(ctx, key, attrs, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	cache := readcache.New(st)
+	b.Cleanup(func() { cache.Close() })
+	srv := httptest.NewServer(remote.NewServer(cache))
+	b.Cleanup(srv.Close)
+	client := remote.NewClient(srv.URL)
+	b.ReportAllocs()
+	for b.Loop() {
+		page, err := client.List(ctx, "t", items.ListQuery{Limit: 10})
+		if err != nil || len(page.Items) != 10 {
+			b.Fatalf("%v %v", page, err)
+		}
 	}
 }

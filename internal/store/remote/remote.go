@@ -33,7 +33,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/subtle"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -41,6 +40,9 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/surgehq/surge/internal/items"
 	"github.com/surgehq/surge/internal/store"
@@ -55,61 +57,61 @@ const (
 
 // request is the body of every operation; each reads its own fields.
 type request struct {
-	Tenant     string          `json:"tenant,omitempty"`
-	ID         string          `json:"id,omitempty"`
-	Attrs      json.RawMessage `json:"attrs,omitempty"`
-	IdemKey    string          `json:"idemKey,omitempty"`
-	IdemHash   string          `json:"idemHash,omitempty"`
-	IfRev      string          `json:"ifRev,omitempty"`
-	Consistent bool            `json:"consistent,omitempty"`
-	After      string          `json:"after,omitempty"`
-	Limit      int             `json:"limit,omitempty"`
+	Tenant     string         `json:"tenant,omitzero"`
+	ID         string         `json:"id,omitzero"`
+	Attrs      jsontext.Value `json:"attrs,omitzero"`
+	IdemKey    string         `json:"idemKey,omitzero"`
+	IdemHash   string         `json:"idemHash,omitzero"`
+	IfRev      string         `json:"ifRev,omitzero"`
+	Consistent bool           `json:"consistent,omitzero"`
+	After      string         `json:"after,omitzero"`
+	Limit      int            `json:"limit,omitzero"`
 	// Value, From and To are an index query's (items.IndexQuery).
-	Value string `json:"value,omitempty"`
-	From  string `json:"from,omitempty"`
-	To    string `json:"to,omitempty"`
+	Value string `json:"value,omitzero"`
+	From  string `json:"from,omitzero"`
+	To    string `json:"to,omitzero"`
 	// WantOld asks for the item a write replaced or deleted (or that made
 	// a create fail), for the caller's items.Usage.
-	WantOld bool `json:"wantOld,omitempty"`
+	WantOld bool `json:"wantOld,omitzero"`
 }
 
 // response is the answer to every operation.
 type response struct {
-	Item     *wireItem   `json:"item,omitempty"`
-	Replayed bool        `json:"replayed,omitempty"`
-	Items    []*wireItem `json:"items,omitempty"`
-	Next     string      `json:"next,omitempty"`
-	Error    *wireError  `json:"error,omitempty"`
+	Item     *wireItem   `json:"item,omitzero"`
+	Replayed bool        `json:"replayed,omitzero"`
+	Items    []*wireItem `json:"items,omitzero"`
+	Next     string      `json:"next,omitzero"`
+	Error    *wireError  `json:"error,omitzero"`
 	// Old is the item a write replaced or deleted, when asked for.
-	Old *wireItem `json:"old,omitempty"`
+	Old *wireItem `json:"old,omitzero"`
 	// Consumed are the capacity units the operation consumed, as the
 	// serving process counted them (its table's capacity layer, or
 	// DynamoDB), with errors too.
-	Consumed *wireCapacity `json:"consumed,omitempty"`
+	Consumed *wireCapacity `json:"consumed,omitzero"`
 }
 
 // wireCapacity is an items.Capacity.
 type wireCapacity struct {
-	Read      float64 `json:"read,omitempty"`
-	Write     float64 `json:"write,omitempty"`
-	IndexRead float64 `json:"indexRead,omitempty"`
+	Read      float64 `json:"read,omitzero"`
+	Write     float64 `json:"write,omitzero"`
+	IndexRead float64 `json:"indexRead,omitzero"`
 }
 
 type wireItem struct {
-	Tenant    string          `json:"tenant"`
-	ID        string          `json:"id"`
-	Version   int64           `json:"version"`
-	CreatedAt time.Time       `json:"createdAt"`
-	UpdatedAt time.Time       `json:"updatedAt"`
-	Rev       string          `json:"rev"`
-	Attrs     json.RawMessage `json:"attrs"`
+	Tenant    string         `json:"tenant"`
+	ID        string         `json:"id"`
+	Version   int64          `json:"version"`
+	CreatedAt time.Time      `json:"createdAt"`
+	UpdatedAt time.Time      `json:"updatedAt"`
+	Rev       string         `json:"rev"`
+	Attrs     jsontext.Value `json:"attrs"`
 }
 
 type wireError struct {
-	Code       string `json:"code,omitempty"`
+	Code       string `json:"code,omitzero"`
 	Message    string `json:"message"`
-	RetryAfter int    `json:"retryAfter,omitempty"`
-	Limit      string `json:"limit,omitempty"`
+	RetryAfter int    `json:"retryAfter,omitzero"`
+	Limit      string `json:"limit,omitzero"`
 }
 
 func toWire(it *items.Item) *wireItem {
@@ -117,7 +119,7 @@ func toWire(it *items.Item) *wireItem {
 		return nil
 	}
 	return &wireItem{Tenant: it.Tenant, ID: it.ID, Version: it.Version, CreatedAt: it.CreatedAt,
-		UpdatedAt: it.UpdatedAt, Rev: it.Rev, Attrs: json.RawMessage(it.Attrs)}
+		UpdatedAt: it.UpdatedAt, Rev: it.Rev, Attrs: jsontext.Value(it.Attrs)}
 }
 
 func fromWire(w *wireItem) (*items.Item, error) {
@@ -125,7 +127,7 @@ func fromWire(w *wireItem) (*items.Item, error) {
 		return nil, errors.New("dax: an answer lacks its item")
 	}
 	if len(w.Attrs) == 0 || string(w.Attrs) == "null" {
-		w.Attrs = json.RawMessage("{}") // an item without attributes
+		w.Attrs = jsontext.Value("{}") // an item without attributes
 	}
 	attrs, err := items.Canonicalize(w.Attrs)
 	if err != nil {
@@ -139,9 +141,7 @@ func fromWire(w *wireItem) (*items.Item, error) {
 // encode writes v as JSON without HTML escaping, so that attributes travel
 // byte for byte.
 func encode(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	return enc.Encode(v)
+	return json.MarshalWrite(w, v)
 }
 
 // decodeRequest reads one operation's request, refusing anything but one
@@ -164,13 +164,8 @@ func decodeResponse(body []byte) (*response, error) {
 }
 
 func decodeStrict(body []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	if err := json.Unmarshal(body, v, json.RejectUnknownMembers(true)); err != nil {
 		return fmt.Errorf("not the expected JSON object: %w", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return errors.New("more than one JSON value")
 	}
 	return nil
 }
@@ -278,7 +273,7 @@ func (s *Server) do(ctx context.Context, op string, req *request) (*response, er
 		if err != nil {
 			return nil, err
 		}
-		req.Attrs = json.RawMessage(attrs)
+		req.Attrs = jsontext.Value(attrs)
 	}
 	switch op {
 	case "get":
@@ -440,7 +435,7 @@ func (c *Client) Get(ctx context.Context, key items.Key, opt items.ReadOptions) 
 
 // Create implements items.Store.
 func (c *Client) Create(ctx context.Context, key items.Key, attrs items.Attributes, idem *items.Idempotency) (*items.Created, error) {
-	req := &request{Tenant: key.Tenant, ID: key.ID, Attrs: json.RawMessage(attrs), WantOld: wantOld(ctx)}
+	req := &request{Tenant: key.Tenant, ID: key.ID, Attrs: jsontext.Value(attrs), WantOld: wantOld(ctx)}
 	if idem != nil {
 		req.IdemKey, req.IdemHash = idem.Key, idem.Hash
 	}
@@ -457,7 +452,7 @@ func (c *Client) Create(ctx context.Context, key items.Key, attrs items.Attribut
 
 // Replace implements items.Store.
 func (c *Client) Replace(ctx context.Context, key items.Key, attrs items.Attributes, cond items.Condition) (*items.Item, error) {
-	resp, err := c.call(ctx, "replace", &request{Tenant: key.Tenant, ID: key.ID, Attrs: json.RawMessage(attrs), IfRev: cond.IfRev,
+	resp, err := c.call(ctx, "replace", &request{Tenant: key.Tenant, ID: key.ID, Attrs: jsontext.Value(attrs), IfRev: cond.IfRev,
 		WantOld: wantOld(ctx)})
 	if err != nil {
 		return nil, err
