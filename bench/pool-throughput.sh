@@ -31,6 +31,7 @@
 #
 #   bench/pool-throughput.sh                        # caps 1 2 4 8 16, 10 s each
 #   CAPS="2 8 16" MEMORY=1769 DURATION=20s bench/pool-throughput.sh
+#   FUNCTION_ENV=GOGC=400 bench/pool-throughput.sh   # a variable for the instances
 cd "$(dirname "$0")/.."
 . bench/pool-lib.sh
 
