@@ -21,20 +21,11 @@ import (
 //	go test -run '^$' -bench Get ./internal/store/remote
 func BenchmarkGet(b *testing.B) {
 	ctx := context.Background()
-	st, err := sqlite.Open(filepath.Join(b.TempDir(), "items.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
 	key := items.Key{Tenant: "t", ID: "bench"}
-	if _, err := st.Create(ctx, key, items.Attributes(`{"name":"lamp","price":12.5}`), nil); err != nil {
-		b.Fatal(err)
-	}
-	cache := readcache.New(st)
-	b.Cleanup(func() { cache.Close() })
-	srv := httptest.NewServer(remote.NewServer(cache))
-	b.Cleanup(srv.Close)
-	client := remote.NewClient(srv.URL)
+	st, client := benchStores(b, func(st items.Store) error {
+		_, err := st.Create(ctx, key, items.Attributes(`{"name":"lamp","price":12.5}`), nil)
+		return err
+	})
 	for _, tc := range []struct {
 		name string
 		st   items.Store
@@ -55,23 +46,16 @@ func BenchmarkGet(b *testing.B) {
 // instance's GET /items?limit=10 does: both sides' encoding and decoding.
 func BenchmarkList(b *testing.B) {
 	ctx := context.Background()
-	st, err := sqlite.Open(filepath.Join(b.TempDir(), "items.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
-	for i := range 50 {
-		key := items.Key{Tenant: "t", ID: fmt.Sprintf("item-%03d", i)}
-		attrs := items.Attributes(`{"name":"a lamp for the desk","price":12.5,"tags":["light","desk"],"stock":{"east":4,"west":7},"note":"` + strings.Repeat("x", 80) + `"}`)
-		if _, err := st.Create(ctx, key, attrs, nil); err != nil {
-			b.Fatal(err)
+	_, client := benchStores(b, func(st items.Store) error {
+		for i := range 50 {
+			key := items.Key{Tenant: "t", ID: fmt.Sprintf("item-%03d", i)}
+			attrs := items.Attributes(`{"name":"a lamp for the desk","price":12.5,"tags":["light","desk"],"stock":{"east":4,"west":7},"note":"` + strings.Repeat("x", 80) + `"}`)
+			if _, err := st.Create(ctx, key, attrs, nil); err != nil {
+				return err
+			}
 		}
-	}
-	cache := readcache.New(st)
-	b.Cleanup(func() { cache.Close() })
-	srv := httptest.NewServer(remote.NewServer(cache))
-	b.Cleanup(srv.Close)
-	client := remote.NewClient(srv.URL)
+		return nil
+	})
 	b.ReportAllocs()
 	for b.Loop() {
 		page, err := client.List(ctx, "t", items.ListQuery{Limit: 10})
@@ -79,4 +63,22 @@ func BenchmarkList(b *testing.B) {
 			b.Fatalf("%v %v", page, err)
 		}
 	}
+}
+
+// benchStores opens a SQLite store, fills it, and serves it through the
+// shared read cache on loopback; it returns the store and a Client of it.
+func benchStores(b *testing.B, fill func(items.Store) error) (items.Store, items.Store) {
+	st, err := sqlite.Open(filepath.Join(b.TempDir(), "items.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	if err := fill(st); err != nil {
+		b.Fatal(err)
+	}
+	cache := readcache.New(st)
+	b.Cleanup(func() { cache.Close() })
+	srv := httptest.NewServer(remote.NewServer(cache))
+	b.Cleanup(srv.Close)
+	return st, remote.NewClient(srv.URL)
 }
