@@ -8,6 +8,8 @@
 #   bench/gateway-wrk.sh            # 3 rounds of 10 s per target
 #   DURATION=30s CONNS=64 bench/gateway-wrk.sh
 #   ACCESS_LOG=true bench/gateway-wrk.sh   # with one log line per request
+#   PROFILE=1 bench/gateway-wrk.sh         # and surge's CPU and allocation
+#                                          # profiles, per request
 #
 # The stage limit of the preset (1,000 rps) would throttle the load itself,
 # so this run raises it out of reach (THROTTLE_RATE); the buckets are still
@@ -22,6 +24,7 @@ ROUNDS=${ROUNDS:-3}
 ITEMS=${ITEMS:-1000}
 ACCESS_LOG=${ACCESS_LOG:-false}
 THROTTLE_RATE=${THROTTLE_RATE:-1000000}
+PROFILE=${PROFILE:-0}
 export SURGE_BENCH_ITEMS=$ITEMS
 
 source bench/wrk/lib.sh
@@ -72,3 +75,6 @@ printf '%-32s %12.0f %10.2f %8s %8s %12.1f\n' "minimal net/http, wrk script" "$m
 awk -v r="$cached" -v m="$minimal_script" -v p="$cached_p99" -v c="$cached_cpu" 'BEGIN {printf "%-32s %12.0f %10.2f %8.2f %8s %12.1f\n", "cached GET /items/{id}", r, p, r/m, ">=0.90", c}'
 awk -v r="$cached" -v m="$minimal" -v a="$minimal_cpu" -v b="$cached_cpu" 'BEGIN {printf "(cached GET against the plain minimal server: %.2f; CPU per request, minimal over cached: %.2f)\n", r/m, a/b}'
 printf 'response cache: %s hits, %s misses\n' "$hits" "$misses"
+if [ "$PROFILE" = 1 ]; then
+	profile cached http://127.0.0.1:18180 bench/wrk/get.lua 127.0.0.1:18190
+fi

@@ -20,6 +20,8 @@
 #   ROUNDS=5 DURATION=20s bench/serve-wrk.sh
 #   POCKETBASE=0 bench/serve-wrk.sh          # without PocketBase
 #   SURGE=/tmp/surge-before bench/serve-wrk.sh   # a binary built elsewhere
+#   PROFILE=1 bench/serve-wrk.sh             # and surge's CPU and allocation
+#                                            # profiles, per request
 #
 # Goals on a 2-core machine with wrk on the same machine: GET /items/{id}
 # at >= 0.70 of the minimal server's rate and >= 5x PocketBase's, POST
@@ -33,6 +35,7 @@ THREADS=${THREADS:-1}
 ROUNDS=${ROUNDS:-3}
 ITEMS=${ITEMS:-1000}
 POCKETBASE=${POCKETBASE:-1}
+PROFILE=${PROFILE:-0}
 export SURGE_BENCH_ITEMS=$ITEMS
 
 source bench/wrk/lib.sh
@@ -45,8 +48,11 @@ fi
 go build -o "$work/minimal" ./bench/minimal
 
 "$work/minimal" -addr 127.0.0.1:18089 2>/dev/null & PIDS+=($!) minimal_pid=$!
-"$work/surge" serve --addr 127.0.0.1:18080 --admin-addr "" --data "$work/data" 2>/dev/null & PIDS+=($!) get_pid=$!
-"$work/surge" serve --addr 127.0.0.1:18081 --admin-addr "" --data "$work/data2" --sync normal 2>/dev/null & PIDS+=($!) post_pid=$!
+# The admin listeners (/debug/pprof/) only for the profiles.
+get_admin="" post_admin=""
+[ "$PROFILE" = 1 ] && get_admin=127.0.0.1:18082 post_admin=127.0.0.1:18083
+"$work/surge" serve --addr 127.0.0.1:18080 --admin-addr "$get_admin" --data "$work/data" 2>/dev/null & PIDS+=($!) get_pid=$!
+"$work/surge" serve --addr 127.0.0.1:18081 --admin-addr "$post_admin" --data "$work/data2" --sync normal 2>/dev/null & PIDS+=($!) post_pid=$!
 wait_up 18089 18080 18081
 seed 18080 "$ITEMS"
 
@@ -124,3 +130,8 @@ printf '%-30s %10s %10s %8s %8s\n' "GET /items/{id}" "$get_rate" "$get_goal_p99"
 printf '%-30s %10s %10s %8s %8s\n' "POST /items" "$post_rate" "$post_goal_p99" "$post_errs" "p99<10"
 printf '%-30s %10s %10s %8s %8s\n' "GET, half of surge's rate" "$get_half" "$get_half_p99" "$get_half_errs" "p99<10"
 printf '%-30s %10s %10s %8s %8s\n' "POST, half of surge's rate" "$post_half" "$post_half_p99" "$post_half_errs" "p99<10"
+
+if [ "$PROFILE" = 1 ]; then
+	profile get http://127.0.0.1:18080 bench/wrk/get.lua "$get_admin"
+	profile post http://127.0.0.1:18081/items bench/wrk/post.lua "$post_admin"
+fi
