@@ -45,3 +45,29 @@ median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? 
 machine() {
 	echo "machine: $(nproc) cores, $(uname -m), load average $(cut -d' ' -f1-3 /proc/loadavg); $(go version | cut -d' ' -f3); $(date -u +%Y-%m-%dT%H:%MZ)"
 }
+
+# print_profile NAME CPU ALLOCS REQUESTS WHAT: what one of REQUESTS costs by
+# a CPU profile and an allocation profile taken while they were served
+# (CPU time, bytes and objects allocated: each profile's total over
+# REQUESTS), then the top PROFILE_TOP entries of each (go tool pprof -top,
+# and -top -cum for the CPU). WHAT says how the profiles were taken.
+PROFILE_TOP=${PROFILE_TOP:-15}
+print_profile() {
+	local name=$1 cpu=$2 allocs=$3 requests=$4 what=$5
+	# total FILE ARGS...: the profile's total ("... of X total"), in the
+	# unit that ARGS ask for.
+	total() { local f=$1; shift; go tool pprof -top "$@" "$f" 2>/dev/null | sed -n 's/.* of \([0-9.]*\)[a-zA-Z]* total.*/\1/p' | head -1; }
+	local cpu_us bytes objects
+	cpu_us=$(total "$cpu" -unit=us) bytes=$(total "$allocs" -sample_index=alloc_space -unit=B) objects=$(total "$allocs" -sample_index=alloc_objects)
+	printf '\nprofile of %s: %s (%s requests); per request: %.1f us of CPU, %.0f bytes in %.1f objects allocated\n' \
+		"$name" "$what" "$requests" \
+		"$(awk -v t="$cpu_us" -v n="$requests" 'BEGIN {print t / n}')" \
+		"$(awk -v t="$bytes" -v n="$requests" 'BEGIN {print t / n}')" \
+		"$(awk -v t="$objects" -v n="$requests" 'BEGIN {print t / n}')"
+	echo "go tool pprof -top $cpu"
+	go tool pprof -top "$cpu" 2>/dev/null | sed -n "/flat%/,+${PROFILE_TOP}p"
+	echo "go tool pprof -top -cum $cpu"
+	go tool pprof -top -cum "$cpu" 2>/dev/null | sed -n "/flat%/,+${PROFILE_TOP}p"
+	echo "go tool pprof -top -sample_index=alloc_space $allocs"
+	go tool pprof -top -sample_index=alloc_space "$allocs" 2>/dev/null | sed -n "/flat%/,+${PROFILE_TOP}p"
+}

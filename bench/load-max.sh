@@ -6,6 +6,8 @@
 #
 #   bench/load-max.sh                 # 3 rounds of 10 s per tool, 50 connections
 #   ROUNDS=5 DURATION=20s CONNS=64 bench/load-max.sh
+#   PROFILE=1 bench/load-max.sh       # and one more surge load run with its
+#                                     # CPU and allocation profiles, per request
 cd "$(dirname "$0")/.."
 . bench/load-lib.sh
 
@@ -13,6 +15,7 @@ DURATION=${DURATION:-10s}
 CONNS=${CONNS:-50}
 ROUNDS=${ROUNDS:-3}
 ADDR=${MINIMAL_ADDR:-127.0.0.1:18089}
+PROFILE=${PROFILE:-0}
 URL="http://$ADDR/"
 
 build_surge
@@ -22,15 +25,19 @@ need_hey
 start minimal -addr "$ADDR"
 wait_http "$URL"
 
+# surge_load ARGS...: surge load's run, ARGS added.
+surge_load() {
+	"$BIN/surge" load "$@" --model closed --vus "$CONNS" --duration "$DURATION" \
+		--mix list=1 --items-path / --list-query '' --preseed 0 --progress none "http://$ADDR"
+}
+
 # Rounds alternate the tools, so that a noisy neighbour weighs on each
 # alike; the figures are the medians of the rounds'.
 W=() S=() E=() V=() H=()
 for ((round = 1; round <= ROUNDS; round++)); do
 	log "round $round: wrk, surge load, vegeta, hey; $CONNS connections for $DURATION each"
 	W+=("$(wrk -t2 -c"$CONNS" -d"$DURATION" "$URL" | awk '/Requests\/sec/ { print $2 }')")
-	"$BIN/surge" load --model closed --vus "$CONNS" --duration "$DURATION" \
-		--mix list=1 --items-path / --list-query '' --preseed 0 --progress none \
-		--out "$OUT/max-surge.json" "http://$ADDR" >"$OUT/max-surge.txt"
+	surge_load --out "$OUT/max-surge.json" >"$OUT/max-surge.txt"
 	S+=("$(jqr "$OUT/max-surge.json" .achievedRate)") E+=("$(jqr "$OUT/max-surge.json" .total.errors)")
 	V+=("$(echo "GET $URL" | "$BIN/vegeta" attack -rate=0 -workers="$CONNS" -max-workers="$CONNS" \
 		-duration="$DURATION" | "$BIN/vegeta" report | awk -F'[ ,]+' '/^Requests/ { print $NF }')")
@@ -48,3 +55,10 @@ printf '  surge/wrk     %s  (goal >= 1.00)\n' "$(ratio "$surge_rate" "$wrk_rate"
 printf '  surge/vegeta  %s  (goal > 1)\n' "$(ratio "$surge_rate" "$vegeta_rate")"
 printf '  surge/hey     %s  (goal > 1)\n' "$(ratio "$surge_rate" "$hey_rate")"
 machine
+if [ "$PROFILE" = 1 ]; then
+	# The global flags profile the whole run, which is the load: the
+	# allocation profile's totals are those since the start.
+	SURGE_CPU_PROFILE=$OUT/load.cpu.pprof SURGE_MEM_PROFILE=$OUT/load.allocs.pprof surge_load --out "$OUT/load-profile.json" >/dev/null
+	print_profile "surge load" "$OUT/load.cpu.pprof" "$OUT/load.allocs.pprof" "$(jqr "$OUT/load-profile.json" .total.count)" \
+		"$CONNS connections for $DURATION at $(jqr "$OUT/load-profile.json" .achievedRate | awk '{printf "%.0f", $1}')/s"
+fi

@@ -58,13 +58,9 @@ measure() {
 # profile NAME URL LUA ADMIN: one more wrk run at a surge server, during
 # which its CPU and allocation profiles are taken from its admin listener
 # (ADMIN, host:port) for PROFILE_SECONDS, the run's first and last second
-# left out. It keeps them as $OUT/NAME.cpu.pprof and $OUT/NAME.allocs.pprof,
-# prints the top PROFILE_TOP entries of each (go tool pprof -top, and
-# -top -cum for the CPU) and what
-# one request costs: CPU time, bytes and objects allocated, each the
-# profile's total over the requests served while it was taken.
+# left out; it keeps them as $OUT/NAME.cpu.pprof and $OUT/NAME.allocs.pprof
+# and prints them with what one request costs (print_profile, bench/lib.sh).
 PROFILE_SECONDS=${PROFILE_SECONDS:-8}
-PROFILE_TOP=${PROFILE_TOP:-15}
 profile() {
 	local name=$1 url=$2 lua=$3 admin=$4
 	local cpu=$OUT/$name.cpu.pprof allocs=$OUT/$name.allocs.pprof
@@ -73,23 +69,8 @@ profile() {
 	curl -sf "http://$admin/debug/pprof/profile?seconds=$PROFILE_SECONDS" -o "$cpu" & local cpu_pid=$!
 	curl -sf "http://$admin/debug/pprof/allocs?seconds=$PROFILE_SECONDS" -o "$allocs"
 	wait "$cpu_pid" "$wrk_pid"
-	local rate requests
+	local rate
 	rate=$(awk '/Requests\/sec/ {print $2}' "$work/$name.profile.txt")
-	requests=$(awk -v r="$rate" -v s="$PROFILE_SECONDS" 'BEGIN {printf "%d", r * s}')
-	# total FILE ARGS...: the profile's total ("... of X total"), in the
-	# unit that ARGS ask for.
-	total() { local f=$1; shift; go tool pprof -top "$@" "$f" 2>/dev/null | sed -n 's/.* of \([0-9.]*\)[a-zA-Z]* total.*/\1/p' | head -1; }
-	local cpu_us bytes objects
-	cpu_us=$(total "$cpu" -unit=us) bytes=$(total "$allocs" -sample_index=alloc_space -unit=B) objects=$(total "$allocs" -sample_index=alloc_objects)
-	printf '\nprofile of %s: %s s under wrk at %.0f req/s (%s requests); per request: %.1f us of CPU, %.0f bytes in %.1f objects allocated\n' \
-		"$name" "$PROFILE_SECONDS" "$rate" "$requests" \
-		"$(awk -v t="$cpu_us" -v n="$requests" 'BEGIN {print t / n}')" \
-		"$(awk -v t="$bytes" -v n="$requests" 'BEGIN {print t / n}')" \
-		"$(awk -v t="$objects" -v n="$requests" 'BEGIN {print t / n}')"
-	echo "go tool pprof -top $cpu"
-	go tool pprof -top "$cpu" 2>/dev/null | sed -n "/flat%/,+${PROFILE_TOP}p"
-	echo "go tool pprof -top -cum $cpu"
-	go tool pprof -top -cum "$cpu" 2>/dev/null | sed -n "/flat%/,+${PROFILE_TOP}p"
-	echo "go tool pprof -top -sample_index=alloc_space $allocs"
-	go tool pprof -top -sample_index=alloc_space "$allocs" 2>/dev/null | sed -n "/flat%/,+${PROFILE_TOP}p"
+	print_profile "$name" "$cpu" "$allocs" "$(awk -v r="$rate" -v s="$PROFILE_SECONDS" 'BEGIN {printf "%d", r * s}')" \
+		"$(printf '%s s under wrk at %.0f req/s' "$PROFILE_SECONDS" "$rate")"
 }
