@@ -49,14 +49,11 @@ type Pool struct {
 	provWait time.Time   // no provisioned start before this (backoff)
 	scaler   *autoscaling.Scaler
 	changed  chan struct{} // closed and replaced at every change of state
-	// provArea is the integral of provBusy over real time since lastTick,
-	// for the utilisation target tracking reads.
-	provArea time.Duration
-	provMark time.Time
-	// busyArea is the integral of busy over real time since the pool
-	// started, up to busyMark: the instance-time invocations held.
-	busyArea   time.Duration
-	busyMark   time.Time
+	// provHeld is provBusy's instance-time since lastTick, for the
+	// utilisation target tracking reads; held is busy's since the pool
+	// started.
+	provHeld   heldTime
+	held       heldTime
 	lastTick   time.Time
 	utilNow    float64
 	starts     int64
@@ -105,7 +102,8 @@ func New(cfg Config) (*Pool, error) {
 		return nil, fmt.Errorf("lambda: function %s: %w", cfg.Name, err)
 	}
 	p.provWant = p.scaler.Desired()
-	p.lastTick, p.provMark, p.busyMark = time.Now(), time.Now(), time.Now()
+	p.lastTick = time.Now()
+	p.provHeld.mark, p.held.mark = p.lastTick, p.lastTick
 	p.env = p.baseEnv()
 	if cfg.Limits == LimitsAuto {
 		cg, err := newCgroups(cfg.Name)
@@ -246,10 +244,11 @@ func (p *Pool) throttle(reason string) error {
 // hold gives in a concurrency slot; p.mu is held.
 func (p *Pool) hold(in *instance) {
 	in.holds = true
-	p.markBusy()
+	now := time.Now()
+	p.held.fold(p.busy, now)
 	p.busy++
 	if in.prov {
-		p.markProv()
+		p.provHeld.fold(p.provBusy, now)
 		p.provBusy++
 	}
 }
@@ -264,28 +263,32 @@ func (p *Pool) unhold(in *instance) {
 		in.account = false
 		p.cfg.Account.give()
 	}
-	p.markBusy()
+	now := time.Now()
+	p.held.fold(p.busy, now)
 	p.busy--
 	if in.prov {
-		p.markProv()
+		p.provHeld.fold(p.provBusy, now)
 		p.provBusy--
 	}
 }
 
-// markBusy folds the busy time so far into busyArea, before busy
-// changes; p.mu is held.
-func (p *Pool) markBusy() {
-	now := time.Now()
-	p.busyArea += time.Duration(p.busy) * now.Sub(p.busyMark)
-	p.busyMark = now
+// heldTime is the integral of a count of instances over real time: the
+// instance-time they held.
+type heldTime struct {
+	area time.Duration // up to mark
+	mark time.Time
 }
 
-// markProv folds the provisioned instances' busy time so far into the
-// utilisation integral, before provBusy changes; p.mu is held.
-func (p *Pool) markProv() {
-	now := time.Now()
-	p.provArea += time.Duration(p.provBusy) * now.Sub(p.provMark)
-	p.provMark = now
+// fold adds the time of n instances since the mark to the area, up to
+// now, and moves the mark there; call it before n changes.
+func (h *heldTime) fold(n int, now time.Time) {
+	h.area = h.at(n, now)
+	h.mark = now
+}
+
+// at is the area up to now, with n instances since the mark.
+func (h *heldTime) at(n int, now time.Time) time.Duration {
+	return h.area + time.Duration(n)*now.Sub(h.mark)
 }
 
 // newInstance registers a new instance, initialising; p.mu is held.

@@ -94,12 +94,12 @@ func (p *Pool) Tick(now time.Time) {
 		return
 	}
 	real := time.Now()
-	p.markProv()
+	p.provHeld.fold(p.provBusy, real)
 	u := 0.0
 	if elapsed := real.Sub(p.lastTick); elapsed > 0 && p.provLive > 0 {
-		u = float64(p.provArea) / (float64(elapsed) * float64(p.provLive))
+		u = float64(p.provHeld.area) / (float64(elapsed) * float64(p.provLive))
 	}
-	p.provArea, p.lastTick, p.utilNow = 0, real, min(u, 1)
+	p.provHeld.area, p.lastTick, p.utilNow = 0, real, min(u, 1)
 	stop := p.setProvisioned(p.scaler.Tick(now, min(u, 1)))
 	for _, in := range stop {
 		defer p.kill(in, stopScaleIn)
@@ -189,7 +189,7 @@ func (p *Pool) statsLocked() Stats {
 	s := Stats{Provisioned: p.provWant, ProvisionedMin: p.scaler.Min(), ProvisionedMax: p.scaler.Max(),
 		Utilization: p.utilNow, ConcurrencyCap: p.cfg.concurrency(), Starts: p.starts, ColdStarts: p.coldStarts,
 		ProvisionedInitFailures: p.provFail,
-		BusySeconds:             (p.busyArea + time.Duration(p.busy)*time.Since(p.busyMark)).Seconds()}
+		BusySeconds:             p.held.at(p.busy, time.Now()).Seconds()}
 	for in := range p.live {
 		switch in.state {
 		case stInit:
