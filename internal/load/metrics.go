@@ -430,6 +430,10 @@ func statsOf(h *hdr.Histogram) Stats {
 	}
 }
 
+// zlibWriters keep EncodeHist's compressors: a new one allocates about
+// 1 MB, and the live stream encodes several histograms every interval.
+var zlibWriters = sync.Pool{New: func() any { return zlib.NewWriter(nil) }}
+
 // EncodeHist encodes a histogram in HdrHistogram's compressed V2 form,
 // base64, which any HdrHistogram implementation reads. It writes the form
 // itself: the library's encoder makes a reflective binary.Write call per
@@ -468,7 +472,9 @@ func EncodeHist(h *hdr.Histogram) (string, error) {
 	raw.Write(head[:])
 	raw.Write(payload)
 	var z bytes.Buffer
-	zw := zlib.NewWriter(&z)
+	zw := zlibWriters.Get().(*zlib.Writer)
+	defer zlibWriters.Put(zw)
+	zw.Reset(&z)
 	if _, err := zw.Write(raw.Bytes()); err != nil {
 		return "", fmt.Errorf("encode histogram: %w", err)
 	}
